@@ -36,6 +36,20 @@ public final class Scope implements AutoCloseable {
     return tensor;
   }
 
+  /**
+   * Runs {@code make} with no scope open, so that the tensors it creates belong to the caller (model
+   * weights, adapter parameters, optimizer state) and not to a step that happens to be open.
+   */
+  public static <T> T detached(java.util.function.Supplier<T> make) {
+    Scope saved = CURRENT.get();
+    CURRENT.remove();
+    try {
+      return make.get();
+    } finally {
+      CURRENT.set(saved);
+    }
+  }
+
   /** Moves {@code tensor} out of this scope, into the enclosing one if there is one. */
   public <T extends Tensor> T keep(T tensor) {
     checkOpen();

@@ -1,0 +1,199 @@
+package io.github.lora4j.core.model;
+
+import io.github.lora4j.core.lora.LoraAdapter;
+import io.github.lora4j.data.TokenBatch;
+import io.github.lora4j.tensor.Backend;
+import io.github.lora4j.tensor.DType;
+import io.github.lora4j.tensor.NormOutput;
+import io.github.lora4j.tensor.Scope;
+import io.github.lora4j.tensor.Shape;
+import io.github.lora4j.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Llama-family causal language model (Llama 2/3/3.1/3.2, Mistral, Qwen2) with frozen weights on
+ * a {@link Backend}, run with explicit forward and backward passes: the backward computes the
+ * gradients of a {@link LoraAdapter} and the input gradients through the frozen layers, nothing
+ * else.
+ *
+ * <pre>{@code
+ * try (Backend cpu = Backends.open(Device.cpu());
+ *     LlamaModel model = LlamaModel.load(dir, cpu, DType.F32)) { ... }
+ * }</pre>
+ */
+public final class LlamaModel implements AutoCloseable {
+  private final ModelConfig config;
+  private final Backend backend;
+  private final DType dtype;
+  private final Tensor embedTokens;
+  private final Tensor finalNorm;
+  private final Tensor lmHead;
+  private final List<DecoderLayer> layers;
+  private final Tensor invFreq;
+
+  private LlamaModel(ModelConfig config, Backend backend, DType dtype, Tensor embedTokens, Tensor finalNorm, Tensor lmHead, List<DecoderLayer> layers) {
+    this.config = config;
+    this.backend = backend;
+    this.dtype = dtype;
+    this.embedTokens = embedTokens;
+    this.finalNorm = finalNorm;
+    this.lmHead = lmHead;
+    this.layers = List.copyOf(layers);
+    this.invFreq =
+        Scope.detached(() -> backend.fromFloats(RopeFrequencies.inverseFrequencies(config), Shape.of(config.headDim() / 2), DType.F32));
+  }
+
+  /** Loads {@code config.json} and the safetensors weights of a Hugging Face model directory. */
+  public static LlamaModel load(Path dir, Backend backend, DType dtype) {
+    ModelConfig config = ModelConfig.load(dir);
+    try (CheckpointWeights weights = CheckpointWeights.open(dir)) {
+      return create(config, backend, dtype, weights);
+    }
+  }
+
+  /** Builds a model of {@code config} from {@code source}, converting weights to {@code dtype}. */
+  public static LlamaModel create(ModelConfig config, Backend backend, DType dtype, WeightSource source) {
+    return Scope.detached(() -> build(config, backend, dtype, source));
+  }
+
+  private static LlamaModel build(ModelConfig config, Backend backend, DType dtype, WeightSource source) {
+    List<Tensor> loaded = new ArrayList<>();
+    try {
+      int v = config.vocabSize();
+      int d = config.hiddenSize();
+      Tensor embed = track(loaded, source.load("model.embed_tokens.weight", Shape.of(v, d), backend, dtype));
+      List<DecoderLayer> layers = new ArrayList<>();
+      for (int i = 0; i < config.numHiddenLayers(); i++) {
+        String prefix = "model.layers." + i + ".";
+        Tensor inNorm = track(loaded, source.load(prefix + "input_layernorm.weight", Shape.of(d), backend, dtype));
+        Tensor postNorm = track(loaded, source.load(prefix + "post_attention_layernorm.weight", Shape.of(d), backend, dtype));
+        Map<Projection, Tensor> w = new EnumMap<>(Projection.class);
+        Map<Projection, Tensor> b = new EnumMap<>(Projection.class);
+        for (Projection p : Projection.values()) {
+          int out = p.outFeatures(config);
+          w.put(p, track(loaded, source.load(prefix + p.path() + ".weight", Shape.of(out, p.inFeatures(config)), backend, dtype)));
+          if (hasBias(config, p)) {
+            b.put(p, track(loaded, source.load(prefix + p.path() + ".bias", Shape.of(out), backend, dtype)));
+          }
+        }
+        layers.add(new DecoderLayer(i, config, new LayerWeights(inNorm, postNorm, w, b)));
+      }
+      Tensor norm = track(loaded, source.load("model.norm.weight", Shape.of(d), backend, dtype));
+      Tensor head = config.tieWordEmbeddings() ? embed : track(loaded, source.load("lm_head.weight", Shape.of(v, d), backend, dtype));
+      return new LlamaModel(config, backend, dtype, embed, norm, head, layers);
+    } catch (RuntimeException e) {
+      loaded.forEach(Tensor::close);
+      throw e;
+    }
+  }
+
+  /** Whether transformers gives projection {@code p} a bias in a model of {@code config}. */
+  static boolean hasBias(ModelConfig config, Projection p) {
+    return switch (p) {
+      case Q_PROJ, K_PROJ, V_PROJ -> config.qkvBias();
+      case O_PROJ -> config.oBias();
+      case GATE_PROJ, UP_PROJ, DOWN_PROJ -> config.mlpBias();
+    };
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  public Backend backend() {
+    return backend;
+  }
+
+  /** The dtype of the frozen weights and activations. */
+  public DType dtype() {
+    return dtype;
+  }
+
+  /**
+   * The logits {@code [batch * seq, vocab]} for {@code batch}, with {@code adapter} applied when it
+   * is not null (no dropout). The caller closes the result.
+   */
+  public Tensor logits(TokenBatch batch, LoraAdapter adapter) {
+    try (Scope scope = backend.scope()) {
+      DecoderLayer.StepContext s = context(batch, adapter, -1);
+      Tensor x = backend.embedding(embedTokens, backend.fromInts(batch.inputIds(), Shape.of(batch.tokenCount())));
+      for (DecoderLayer layer : layers) {
+        // Inference keeps no activations: each layer's scope releases all but its output.
+        try (Scope layerScope = backend.scope()) {
+          x = layerScope.keep(layer.forward(x, s).output());
+        }
+      }
+      NormOutput norm = backend.rmsNorm(x, finalNorm, (float) config.rmsNormEps());
+      return scope.keep(backend.linear(norm.out(), lmHead, null));
+    }
+  }
+
+  /**
+   * One training forward and backward on {@code batch}: adds {@code gradScale} times the gradient
+   * of the summed token cross-entropy into the adapter's gradients, and returns that summed loss
+   * as an F32 scalar tensor (not yet read back, so the step does not wait on the device). Pass
+   * {@code gradScale = 1 / (tokens that carry loss)} for a token-mean loss; with gradient
+   * accumulation, the count over all micro-batches. A negative {@code dropoutSeed} disables
+   * dropout.
+   */
+  public Tensor forwardBackward(TokenBatch batch, LoraAdapter adapter, float gradScale, long dropoutSeed) {
+    if (adapter == null) {
+      throw new IllegalArgumentException("forwardBackward needs a LoRA adapter: the base weights are frozen");
+    }
+    try (Scope scope = backend.scope()) {
+      DecoderLayer.StepContext s = context(batch, adapter, dropoutSeed);
+      Tensor x = backend.embedding(embedTokens, backend.fromInts(batch.inputIds(), Shape.of(batch.tokenCount())));
+      List<LayerActivations> saved = new ArrayList<>(layers.size());
+      for (DecoderLayer layer : layers) {
+        LayerActivations a = layer.forward(x, s);
+        saved.add(a);
+        x = a.output();
+      }
+      NormOutput norm = backend.rmsNorm(x, finalNorm, (float) config.rmsNormEps());
+      Tensor logits = backend.linear(norm.out(), lmHead, null);
+      Tensor targets = backend.fromInts(batch.shiftedTargets(), Shape.of(batch.tokenCount()));
+      Tensor lossSum = backend.crossEntropySum(logits, targets, TokenBatch.IGNORE_INDEX);
+
+      Tensor dLogits = backend.crossEntropyBackward(logits, targets, TokenBatch.IGNORE_INDEX, gradScale);
+      logits.close();
+      Tensor dNorm = backend.matmul(dLogits, false, lmHead, false);
+      dLogits.close();
+      Tensor dx = backend.rmsNormBackward(dNorm, x, finalNorm, norm.rstd());
+      for (int i = layers.size() - 1; i >= 0; i--) {
+        dx = layers.get(i).backward(dx, saved.get(i), s);
+      }
+      return scope.keep(lossSum);
+    }
+  }
+
+  private DecoderLayer.StepContext context(TokenBatch batch, LoraAdapter adapter, long dropoutSeed) {
+    if (adapter != null && adapter.modelConfig() != null && !adapter.modelConfig().equals(config)) {
+      throw new IllegalArgumentException("the LoRA adapter was made for another model configuration");
+    }
+    Tensor positions = backend.fromInts(batch.positions(), Shape.of(batch.tokenCount()));
+    Tensor segments = backend.fromInts(batch.segments(), Shape.of(batch.batchSize(), batch.sequenceLength()));
+    return new DecoderLayer.StepContext(backend, batch.batchSize(), batch.sequenceLength(), positions, segments, invFreq, adapter, dropoutSeed);
+  }
+
+  private static Tensor track(List<Tensor> loaded, Tensor t) {
+    loaded.add(t);
+    return t;
+  }
+
+  @Override
+  public void close() {
+    for (DecoderLayer layer : layers) {
+      layer.weights().close();
+    }
+    embedTokens.close();
+    finalNorm.close();
+    if (lmHead != embedTokens) {
+      lmHead.close();
+    }
+    invFreq.close();
+  }
+}
