@@ -27,11 +27,15 @@ final class Attention {
       NDArray qg = grouped(f.in(q), d);
       NDArray kh = headsFirst(f.in(k));
       NDArray vh = headsFirst(f.in(v));
-      NDArray allowed = allowed(f, segments, d).reshape(d.b, 1, d.t, d.t);
-      NDArray scores = qg.matMul(kh.swapAxes(2, 3)).mul(scale).reshape(d.b, d.hq, d.t, d.t);
-      NDArray bias = NDArrays.where(allowed, f.temps().create(0f), f.temps().create(Float.NEGATIVE_INFINITY));
+      ai.djl.ndarray.types.Shape probsShape = new ai.djl.ndarray.types.Shape(d.b, d.hq, d.t, d.t);
+      NDArray allowed = allowed(f, segments, d);
+      // DJL's where() wants the condition and the first operand of one shape; the second broadcasts.
+      NDArray bias = NDArrays.where(allowed, f.temps().zeros(allowed.getShape()), f.temps().create(Float.NEGATIVE_INFINITY));
+      NDArray scores = qg.matMul(kh.swapAxes(2, 3)).mul(scale).reshape(probsShape);
+      NDArray softmax = scores.add(bias.reshape(-1, 1, d.t, d.t)).softmax(3);
       // Rows with no allowed key are all -inf and softmax to NaN; the where() turns them to zeros.
-      NDArray probs = NDArrays.where(allowed, scores.add(bias).softmax(3), f.temps().create(0f));
+      NDArray allowedPerHead = allowed.reshape(-1, 1, d.t, d.t).broadcast(probsShape);
+      NDArray probs = NDArrays.where(allowedPerHead, softmax, f.temps().create(0f));
       NDArray out = probs.reshape(d.b, d.hkv, d.g * d.t, d.t).matMul(vh);
       return new AttentionOutput(
           f.out(ungrouped(out, d), q.shape(), DType.F32), f.out(probs, Shape.of(d.b, d.hq, d.t, d.t), DType.F32));

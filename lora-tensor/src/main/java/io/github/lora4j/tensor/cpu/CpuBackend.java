@@ -27,6 +27,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * are rounded to nearest-even in that format, so it holds exactly the numbers a BF16 or F16 tensor
  * would; its {@link Tensor#dtype()} is F32. I64 data becomes I32 tensors (values must fit). U8 is
  * stored as U8.
+ *
+ * <p>Memory: each op frees its intermediates before it returns ({@link OpFrame}); a tensor's memory
+ * is freed by {@link Tensor#close()} or its {@link io.github.lora4j.tensor.Scope}. An op borrows its
+ * inputs' arrays while it runs, so two threads must not run ops on the same tensor at once.
  */
 final class CpuBackend implements Backend {
   private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

@@ -35,7 +35,7 @@ final class CrossEntropy {
       NDArray counted = counted(f, labels, ignoreIndex);
       NDArray onehot = safeTargets(f, labels, counted).oneHot(vocab, DataType.FLOAT32);
       NDArray grad = f.in(logits).softmax(1).sub(onehot).mul(scale);
-      NDArray out = NDArrays.where(counted.reshape(-1, 1), grad, f.temps().create(0f));
+      NDArray out = NDArrays.where(counted.reshape(-1, 1).broadcast(grad.getShape()), grad, f.temps().create(0f));
       return f.out(out, logits.shape(), DType.F32);
     }
   }
