@@ -27,18 +27,17 @@ final class Attention {
       NDArray qg = grouped(f.in(q), d);
       NDArray kh = headsFirst(f.in(k));
       NDArray vh = headsFirst(f.in(v));
-      ai.djl.ndarray.types.Shape probsShape = new ai.djl.ndarray.types.Shape(d.b, d.hq, d.t, d.t);
-      NDArray allowed = allowed(f, segments, d);
-      // DJL's where() wants the condition and the first operand of one shape; the second broadcasts.
+      Shape probsShape = Shape.of(d.b, d.hq, d.t, d.t);
+      // [B or 1, 1, T, T], broadcast over the heads. DJL's where() wants the condition and its first
+      // operand of one shape (the second may broadcast), hence the explicit zeros and broadcast.
+      NDArray allowed = allowed(f, segments, d).reshape(-1, 1, d.t, d.t);
       NDArray bias = NDArrays.where(allowed, f.temps().zeros(allowed.getShape()), f.temps().create(Float.NEGATIVE_INFINITY));
-      NDArray scores = qg.matMul(kh.swapAxes(2, 3)).mul(scale).reshape(probsShape);
-      NDArray softmax = scores.add(bias.reshape(-1, 1, d.t, d.t)).softmax(3);
+      NDArray scores = qg.matMul(kh.swapAxes(2, 3)).mul(scale).reshape(CpuBackend.djlShape(probsShape));
+      NDArray softmax = scores.add(bias).softmax(3);
       // Rows with no allowed key are all -inf and softmax to NaN; the where() turns them to zeros.
-      NDArray allowedPerHead = allowed.reshape(-1, 1, d.t, d.t).broadcast(probsShape);
-      NDArray probs = NDArrays.where(allowedPerHead, softmax, f.temps().create(0f));
+      NDArray probs = NDArrays.where(allowed.broadcast(softmax.getShape()), softmax, f.temps().create(0f));
       NDArray out = probs.reshape(d.b, d.hkv, d.g * d.t, d.t).matMul(vh);
-      return new AttentionOutput(
-          f.out(ungrouped(out, d), q.shape(), DType.F32), f.out(probs, Shape.of(d.b, d.hq, d.t, d.t), DType.F32));
+      return new AttentionOutput(f.out(ungrouped(out, d), q.shape(), DType.F32), f.out(probs, probsShape, DType.F32));
     }
   }
 
@@ -51,6 +50,7 @@ final class Attention {
     String op = "attentionBackward";
     Dims d = Dims.check(backend, op, q, k, v, segments);
     OpArgs.tensor(backend, op, "dOut", dOut);
+    OpArgs.floatType(op, "dOut", dOut);
     OpArgs.sameShape(op, "dOut", dOut, "q", q);
     if (forward == null) {
       throw OpArgs.error(op, "forward must be the AttentionOutput of the matching attention call");

@@ -36,8 +36,10 @@ final class RmsNorm {
     String op = "rmsNormBackward";
     check(backend, op, x, weight);
     OpArgs.tensor(backend, op, "dOut", dOut);
+    OpArgs.floatType(op, "dOut", dOut);
     OpArgs.sameShape(op, "dOut", dOut, "x", x);
     OpArgs.tensor(backend, op, "rstd", rstd);
+    OpArgs.floatType(op, "rstd", rstd);
     OpArgs.shape(op, "rstd", rstd, Shape.of(x.dim(0)));
     int d = x.dim(1);
     try (OpFrame f = backend.frame()) {

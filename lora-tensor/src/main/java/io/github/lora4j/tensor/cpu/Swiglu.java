@@ -25,6 +25,7 @@ final class Swiglu {
     String op = "swigluBackward";
     check(backend, op, gate, up);
     OpArgs.tensor(backend, op, "dOut", dOut);
+    OpArgs.floatType(op, "dOut", dOut);
     OpArgs.sameShape(op, "dOut", dOut, "gate", gate);
     try (OpFrame f = backend.frame()) {
       NDArray g = f.in(gate);
