@@ -110,7 +110,7 @@ class AttentionTest {
       @ForAll @IntRange(min = 1, max = 4) int halfD, @ForAll @IntRange(min = 0, max = 2) int maskKind, @ForAll long seed) {
     Random rng = new Random(seed);
     Case c = Case.random(rng, b, t, hkv, group, 2 * halfD, segments(rng, b, t, maskKind));
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       AttentionOutput out = backend.attention(c.qt(), c.kt(), c.vt(), c.segt(), c.scale());
       double[][] qkv = GradientCheck.inputs(c.q(), c.k(), c.v());
       FORWARD.assertClose("attention out", backend.toFloats(out.out()), c.reference(qkv));
@@ -138,7 +138,7 @@ class AttentionTest {
   }
 
   private static void checkGradients(Case c, float[] r) {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor q = c.qt();
       Tensor k = c.kt();
       Tensor v = c.vt();
@@ -159,7 +159,7 @@ class AttentionTest {
     Random rng = new Random(11);
     // Left padding: queries 0 and 1 are padding with no real key at or before them.
     Case c = Case.random(rng, 1, 4, 1, 2, 2, new int[] {0, 0, 1, 1});
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor q = c.qt();
       Tensor k = c.kt();
       Tensor v = c.vt();
@@ -187,7 +187,7 @@ class AttentionTest {
     assertEquals(false, ReferenceOps.attends(seg, 0, 2, 2));
     assertEquals(false, ReferenceOps.attends(seg, 0, 1, 0));
     Case c = Case.random(new Random(5), 1, 3, 1, 1, 2, seg);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       float[] probs = backend.toFloats(backend.attention(c.qt(), c.kt(), c.vt(), c.segt(), c.scale()).saved());
       FORWARD.assertClose("probs", probs, ReferenceOps.attentionProbs(
           GradientCheck.inputs(c.q())[0], GradientCheck.inputs(c.k())[0], 1, 3, 1, 1, 2, seg, c.scale()));
@@ -197,7 +197,7 @@ class AttentionTest {
 
   @Example
   void rejectsBadShapes() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor q = backend.zeros(Shape.of(1, 4, 4, 2), DType.F32);
       Tensor k3 = backend.zeros(Shape.of(1, 4, 3, 2), DType.F32);
       var heads = assertThrows(IllegalArgumentException.class, () -> backend.attention(q, k3, k3, null, 1f));

@@ -68,7 +68,7 @@ class CpuBackendTest {
 
   @Example
   void fromFloatsRoundTrips() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       float[] data = {1.5f, -2.25f, 3.1f, Float.NaN, Float.POSITIVE_INFINITY, -0f};
       Tensor t = backend.fromFloats(data, Shape.of(2, 3), DType.F32);
       assertEquals(Shape.of(2, 3), t.shape());
@@ -79,7 +79,7 @@ class CpuBackendTest {
 
   @Example
   void bf16AndF16AreStoredAsF32RoundedToNearestEven() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       // 1 + 2^-8 is halfway between bf16 neighbours 1 and 1 + 2^-7: ties go to the even mantissa, 1.
       // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6: the even one is 1 + 2^-6.
       float[] data = {1f + 0x1p-8f, 1f + 3 * 0x1p-8f, 1f + 0x1p-9f + 0x1p-8f, 3.14159265f, 65520f, Float.NaN};
@@ -105,7 +105,7 @@ class CpuBackendTest {
     Random rng = new Random(7);
     float[] values = TestArrays.gaussian(rng, 24, 1.0);
     Path file = Files.createTempFile("lora4j-bf16", ".bin");
-    try (Arena arena = Arena.ofConfined(); Scope s = backend.scope()) {
+    try (Arena arena = Arena.ofConfined(); Scope _ = backend.scope()) {
       MemorySegment staging = arena.allocate(values.length * 2L);
       float[] expected = new float[values.length];
       for (int i = 0; i < values.length; i++) {
@@ -128,7 +128,7 @@ class CpuBackendTest {
 
   @Example
   void fromSegmentConvertsEveryStoredType() {
-    try (Arena arena = Arena.ofConfined(); Scope s = backend.scope()) {
+    try (Arena arena = Arena.ofConfined(); Scope _ = backend.scope()) {
       var f32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
       MemorySegment floats = arena.allocate(3 * 4L);
       float[] fv = {1f + 0x1p-9f, -2.5f, 1e-3f};
@@ -175,7 +175,7 @@ class CpuBackendTest {
 
   @Example
   void hostCopiesVisitLargeTensorsInSlices() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       float[] data = TestArrays.uniform(new Random(3), 10, -1, 1);
       CpuTensor t = (CpuTensor) backend.fromFloats(data, Shape.of(2, 5), DType.F32);
       List<long[]> slices = new ArrayList<>();
@@ -223,7 +223,7 @@ class CpuBackendTest {
 
   @Example
   void reshapeRejectsOtherElementCounts() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor t = backend.zeros(Shape.of(2, 3), DType.F32);
       var e = assertThrows(IllegalArgumentException.class, () -> backend.reshape(t, Shape.of(4)));
       assertEquals("reshape: cannot view t [2, 3] (6 elements) as [4] (4 elements)", e.getMessage());
@@ -242,7 +242,7 @@ class CpuBackendTest {
 
   @Example
   void castConvertsAndRounds() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor x = backend.fromFloats(new float[] {1.7f, -1.7f, 1f + 0x1p-9f, 300.5f}, Shape.of(4), DType.F32);
       assertArrayEquals(new int[] {1, -1, 1, 300}, backend.toInts(backend.cast(x, DType.I32)), "truncates toward zero as torch does");
       float[] bf = backend.toFloats(backend.cast(x, DType.BF16));
@@ -259,7 +259,7 @@ class CpuBackendTest {
 
   @Example
   void copyIntoAndZeroInPlaceWriteThroughViews() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor dst = backend.fromFloats(new float[] {Float.NaN, 1, Float.POSITIVE_INFINITY, 3}, Shape.of(2, 2), DType.F32);
       Tensor view = backend.reshape(dst, Shape.of(4));
       backend.zeroInPlace(view);
@@ -280,7 +280,7 @@ class CpuBackendTest {
     float[] a = TestArrays.gaussian(rng, n, 1);
     float[] b = TestArrays.gaussian(rng, n, 1);
     float alpha = (float) rng.nextGaussian();
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor ta = backend.fromFloats(a, Shape.of(n), DType.F32);
       Tensor tb = backend.fromFloats(b, Shape.of(n), DType.F32);
       float[] sum = new float[n];
@@ -309,7 +309,7 @@ class CpuBackendTest {
 
   @Example
   void elementwiseOpsRejectMismatchedShapes() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor a = backend.zeros(Shape.of(2, 3), DType.F32);
       Tensor b = backend.zeros(Shape.of(3, 2), DType.F32);
       var e = assertThrows(IllegalArgumentException.class, () -> backend.add(a, b));

@@ -58,7 +58,7 @@ class CrossEntropyTest {
     float[] logits = TestArrays.gaussian(rng, n * v, 3);
     int[] labels = labels(rng, n, v);
     float scale = 0.1f + rng.nextFloat();
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor lt = backend.fromFloats(logits, Shape.of(n, v), DType.F32);
       Tensor lab = backend.fromInts(labels, Shape.of(n));
       Tensor loss = backend.crossEntropySum(lt, lab, IGNORE);
@@ -79,7 +79,7 @@ class CrossEntropyTest {
 
   @Example
   void allRowsIgnoredGivesZero() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor logits = backend.fromFloats(new float[] {1, 2, 3, 4}, Shape.of(2, 2), DType.F32);
       Tensor labels = backend.fromInts(new int[] {IGNORE, IGNORE}, Shape.of(2));
       assertEquals(0f, backend.toFloats(backend.crossEntropySum(logits, labels, IGNORE))[0]);
@@ -88,7 +88,7 @@ class CrossEntropyTest {
 
   @Example
   void nanInACountedRowGivesNanLossAndInAnIgnoredRowNothing() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor logits = backend.fromFloats(new float[] {1, Float.NaN, 3, 0.5f, -1, 2}, Shape.of(2, 3), DType.F32);
       float counted = backend.toFloats(backend.crossEntropySum(logits, backend.fromInts(new int[] {0, 2}, Shape.of(2)), IGNORE))[0];
       assertTrue(Float.isNaN(counted), "a NaN logit in a counted row makes the loss NaN: " + counted);
@@ -105,7 +105,7 @@ class CrossEntropyTest {
 
   @Example
   void rejectsLabelsOutsideTheVocabulary() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor logits = backend.zeros(Shape.of(3, 5), DType.F32);
       var e = assertThrows(IllegalArgumentException.class,
           () -> backend.crossEntropySum(logits, backend.fromInts(new int[] {0, 7, IGNORE}, Shape.of(3)), IGNORE));

@@ -58,7 +58,7 @@ class DropoutTest {
     float[] x = TestArrays.gaussian(new Random(seed), a * b * c, 1);
     long threshold = DropoutMask.threshold(p);
     float scale = 1f / (1f - p);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor xt = backend.fromFloats(x, Shape.of(a, b, c), DType.F32);
       float[] out = backend.toFloats(backend.dropout(xt, p, seed));
       for (int i = 0; i < x.length; i++) {
@@ -75,7 +75,7 @@ class DropoutTest {
     int n = 200_000;
     float[] ones = new float[n];
     java.util.Arrays.fill(ones, 1f);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor x = backend.fromFloats(ones, Shape.of(n), DType.F32);
       for (float p : new float[] {0.05f, 0.1f, 0.5f, 0.9f}) {
         for (long seed : new long[] {0, 1, 12345}) {
@@ -100,7 +100,7 @@ class DropoutTest {
 
   @Example
   void zeroProbabilityReturnsACopy() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor x = backend.fromFloats(new float[] {1, 2, 3}, Shape.of(3), DType.F32);
       Tensor y = backend.dropout(x, 0f, 9);
       assertArrayEquals(new float[] {1, 2, 3}, backend.toFloats(y));
@@ -114,7 +114,7 @@ class DropoutTest {
     Random rng = new Random(seed);
     float[] x = TestArrays.gaussian(rng, n, 1);
     float[] r = TestArrays.gaussian(rng, n, 1);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor dx = backend.dropoutBackward(backend.fromFloats(r, Shape.of(n), DType.F32), p, seed);
       double[] numeric = GradientCheck.numeric(GradientCheck.weightedSum(a -> ReferenceOps.dropout(a[0], p, seed), TestArrays.toDouble(r)), GradientCheck.inputs(x), 0);
       // The op is linear: the finite difference is exact up to double rounding, the backend's product one fp32 rounding.
@@ -124,7 +124,7 @@ class DropoutTest {
 
   @Example
   void rejectsBadProbabilities() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor x = backend.zeros(Shape.of(2), DType.F32);
       var e = assertThrows(IllegalArgumentException.class, () -> backend.dropout(x, 1f, 0));
       assertEquals("dropout: p must be in [0, 1): 1.0", e.getMessage());

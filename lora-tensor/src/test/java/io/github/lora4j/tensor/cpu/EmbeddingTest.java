@@ -39,7 +39,7 @@ class EmbeddingTest {
     Random rng = new Random(seed);
     float[] table = TestArrays.gaussian(rng, vocab * d, 1);
     int[] ids = TestArrays.ints(rng, n, 0, vocab);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor rows = backend.embedding(backend.fromFloats(table, Shape.of(vocab, d), DType.F32), backend.fromInts(ids, Shape.of(n)));
       assertEquals(Shape.of(n, d), rows.shape());
       double[] expected = ReferenceOps.embedding(TestArrays.toDouble(table), d, ids);
@@ -52,7 +52,7 @@ class EmbeddingTest {
 
   @Example
   void rejectsIdsOutsideTheVocabulary() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor table = backend.zeros(Shape.of(4, 2), DType.F32);
       var big = assertThrows(IllegalArgumentException.class, () -> backend.embedding(table, backend.fromInts(new int[] {0, 3, 4}, Shape.of(3))));
       assertEquals("embedding: ids[2] = 4 is outside the vocabulary [0, 4) of table [4, 2]", big.getMessage());

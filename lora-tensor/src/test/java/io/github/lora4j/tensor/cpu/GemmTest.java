@@ -83,7 +83,7 @@ class GemmTest {
     float[] c0 = TestArrays.gaussian(rng, Math.max(batch, 1) * m * n, 1);
     float alpha = (float) rng.nextGaussian();
     float beta = rng.nextBoolean() ? 1f : (float) rng.nextGaussian();
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor a = backend.fromFloats(o.a(), o.aShape(), DType.F32);
       Tensor b = backend.fromFloats(o.b(), o.bShape(), DType.F32);
       double[] product = o.reference(TestArrays.toDouble(o.a()), TestArrays.toDouble(o.b()));
@@ -103,7 +103,7 @@ class GemmTest {
 
   @Example
   void betaZeroOverwritesEvenNan() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor a = backend.fromFloats(new float[] {1, 2}, Shape.of(1, 2), DType.F32);
       Tensor b = backend.fromFloats(new float[] {3, 4}, Shape.of(2, 1), DType.F32);
       Tensor c = backend.fromFloats(new float[] {Float.NaN}, Shape.of(1, 1), DType.F32);
@@ -124,7 +124,7 @@ class GemmTest {
     Random rng = new Random(seed);
     Operands o = Operands.random(rng, batch, m, k, n, transA, transB);
     float[] r = TestArrays.gaussian(rng, Math.max(batch, 1) * m * n, 1);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor a = backend.fromFloats(o.a(), o.aShape(), DType.F32);
       Tensor b = backend.fromFloats(o.b(), o.bShape(), DType.F32);
       Tensor rt = backend.fromFloats(r, o.cShape(), DType.F32);
@@ -156,7 +156,7 @@ class GemmTest {
     float[] w = TestArrays.gaussian(rng, out * in, 1);
     float[] bias = withBias ? TestArrays.gaussian(rng, out, 1) : null;
     float[] r = TestArrays.gaussian(rng, rows * out, 1);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor xt = backend.fromFloats(x, Shape.of(rows, in), DType.F32);
       Tensor wt = backend.fromFloats(w, Shape.of(out, in), DType.F32);
       Tensor bt = withBias ? backend.fromFloats(bias, Shape.of(out), DType.F32) : null;
@@ -177,7 +177,7 @@ class GemmTest {
 
   @Example
   void rejectsMismatchedOperands() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor a = backend.zeros(Shape.of(3, 4), DType.F32);
       Tensor b = backend.zeros(Shape.of(5, 6), DType.F32);
       var inner = assertThrows(IllegalArgumentException.class, () -> backend.matmul(a, false, b, false));

@@ -41,7 +41,7 @@ class LeakTest {
       int startArrays = backend.manager().getManagedArrays().size();
 
       for (int step = 0; step < STEPS; step++) {
-        try (Scope s = backend.scope()) {
+        try (Scope _ = backend.scope()) {
           Tensor ids = backend.fromInts(TestArrays.ints(rng, n, 0, vocab), Shape.of(n));
           Tensor x = backend.embedding(table, ids);
           NormOutput norm = backend.rmsNorm(x, normWeight, 1e-5f);

@@ -47,7 +47,7 @@ class RmsNormTest {
     Random rng = new Random(seed);
     float[] x = TestArrays.gaussian(rng, n * d, 2);
     float[] w = TestArrays.uniform(rng, d, 0.5f, 1.5f);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       NormOutput out = backend.rmsNorm(backend.fromFloats(x, Shape.of(n, d), DType.F32), backend.fromFloats(w, Shape.of(d), DType.F32), EPS);
       double[][] in = GradientCheck.inputs(x, w);
       FORWARD.assertClose("rmsNorm out", backend.toFloats(out.out()), ReferenceOps.rmsNorm(in[0], n, d, in[1], EPS));
@@ -62,7 +62,7 @@ class RmsNormTest {
     float[] x = TestArrays.gaussian(rng, n * d, 1);
     float[] w = TestArrays.uniform(rng, d, 0.5f, 1.5f);
     float[] r = TestArrays.gaussian(rng, n * d, 1);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor xt = backend.fromFloats(x, Shape.of(n, d), DType.F32);
       Tensor wt = backend.fromFloats(w, Shape.of(d), DType.F32);
       NormOutput out = backend.rmsNorm(xt, wt, EPS);
@@ -75,7 +75,7 @@ class RmsNormTest {
 
   @Example
   void rejectsMismatchedWeight() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor x = backend.zeros(Shape.of(2, 4), DType.F32);
       var e = assertThrows(IllegalArgumentException.class, () -> backend.rmsNorm(x, backend.zeros(Shape.of(3), DType.F32), EPS));
       assertEquals("rmsNorm: weight [3] does not match x [2, 4]'s 4 features", e.getMessage());

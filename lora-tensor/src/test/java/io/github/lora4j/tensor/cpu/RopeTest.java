@@ -54,7 +54,7 @@ class RopeTest {
     // Position 0 leaves it alone. Position 1 has angles [1, 0.5]:
     //   out1 = x1 cos - x2 sin = [cos 1 - 3 sin 1, 2 cos .5 - 4 sin .5] = [-1.98411065, -0.16253703]
     //   out2 = x2 cos + x1 sin = [3 cos 1 + sin 1, 4 cos .5 + 2 sin .5] = [ 2.46237790,  4.46918132]
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor x = backend.fromFloats(new float[] {1, 2, 3, 4, 1, 2, 3, 4}, Shape.of(2, 1, 4), DType.F32);
       Tensor positions = backend.fromInts(new int[] {0, 1}, Shape.of(2));
       Tensor inv = backend.fromFloats(new float[] {1f, 0.5f}, Shape.of(2), DType.F32);
@@ -75,7 +75,7 @@ class RopeTest {
     float[] x = TestArrays.gaussian(rng, n * heads * headDim, 1);
     int[] pos = TestArrays.ints(rng, n, 0, 4096);
     float[] inv = invFreq(headDim, 10000);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor xt = backend.fromFloats(x, Shape.of(n, heads, headDim), DType.F32);
       backend.ropeInPlace(xt, backend.fromInts(pos, Shape.of(n)), backend.fromFloats(inv, Shape.of(halfDim), DType.F32), inverse);
       FORWARD.assertClose("rope", backend.toFloats(xt), ReferenceOps.rope(TestArrays.toDouble(x), n, heads, headDim, pos, inv, inverse));
@@ -93,7 +93,7 @@ class RopeTest {
     float[] r = TestArrays.gaussian(rng, x.length, 1);
     int[] pos = TestArrays.ints(rng, n, 0, 512);
     float[] inv = invFreq(headDim, 500000);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor dx = backend.fromFloats(r, Shape.of(n, heads, headDim), DType.F32);
       backend.ropeInPlace(dx, backend.fromInts(pos, Shape.of(n)), backend.fromFloats(inv, Shape.of(halfDim), DType.F32), true);
       double[] numeric = GradientCheck.numeric(
@@ -105,7 +105,7 @@ class RopeTest {
 
   @Example
   void writesThroughAView() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor flat = backend.fromFloats(new float[] {1, 2, 3, 4}, Shape.of(1, 4), DType.F32);
       backend.ropeInPlace(backend.reshape(flat, Shape.of(1, 1, 4)), backend.fromInts(new int[] {1}, Shape.of(1)),
           backend.fromFloats(new float[] {1f, 0.5f}, Shape.of(2), DType.F32), false);
@@ -115,7 +115,7 @@ class RopeTest {
 
   @Example
   void rejectsBadShapes() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor pos = backend.fromInts(new int[] {0, 1}, Shape.of(2));
       Tensor inv = backend.zeros(Shape.of(2), DType.F32);
       var odd = assertThrows(IllegalArgumentException.class, () -> backend.ropeInPlace(backend.zeros(Shape.of(2, 1, 5), DType.F32), pos, inv, false));

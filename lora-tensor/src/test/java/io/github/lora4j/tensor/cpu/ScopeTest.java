@@ -86,7 +86,7 @@ class ScopeTest {
   @Example
   void aViewClosedByItsScopeLeavesAKeptBaseAlone() {
     Tensor base = backend.fromFloats(new float[] {1, 2, 3, 4}, Shape.of(4), DType.F32);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor view = backend.reshape(base, Shape.of(2, 2));
       backend.scaleInPlace(view, 2f);
     }

@@ -45,7 +45,7 @@ class SwigluTest {
     float[] gate = TestArrays.gaussian(rng, n * d, 3);
     float[] up = TestArrays.gaussian(rng, n * d, 1);
     float[] r = TestArrays.gaussian(rng, n * d, 1);
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       Tensor g = backend.fromFloats(gate, Shape.of(n, d), DType.F32);
       Tensor u = backend.fromFloats(up, Shape.of(n, d), DType.F32);
       double[][] in = GradientCheck.inputs(gate, up);
@@ -59,7 +59,7 @@ class SwigluTest {
 
   @Example
   void rejectsMismatchedShapes() {
-    try (Scope s = backend.scope()) {
+    try (Scope _ = backend.scope()) {
       var e = assertThrows(IllegalArgumentException.class,
           () -> backend.swiglu(backend.zeros(Shape.of(2, 3), DType.F32), backend.zeros(Shape.of(2, 4), DType.F32)));
       assertEquals("swiglu: gate [2, 3] and up [2, 4] must have the same shape", e.getMessage());
