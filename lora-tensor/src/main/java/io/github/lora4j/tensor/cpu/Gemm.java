@@ -25,8 +25,7 @@ final class Gemm {
     }
     OpArgs.floatType(op, "c", c);
     try (OpFrame f = backend.frame()) {
-      NDArray product = f.in(a);
-      product = (transA ? transposeLast(product) : product).matMul(transB ? transposeLast(f.in(b)) : f.in(b));
+      NDArray product = product(f, a, transA, b, transB);
       if (alpha != 1f) {
         product = product.mul(alpha);
       }
@@ -46,9 +45,7 @@ final class Gemm {
   static Tensor matmul(CpuBackend backend, Tensor a, boolean transA, Tensor b, boolean transB) {
     Shape shape = productShape(backend, "matmul", a, transA, b, transB);
     try (OpFrame f = backend.frame()) {
-      NDArray aa = transA ? transposeLast(f.in(a)) : f.in(a);
-      NDArray ba = transB ? transposeLast(f.in(b)) : f.in(b);
-      return f.out(aa.matMul(ba), shape, DType.F32);
+      return f.out(product(f, a, transA, b, transB), shape, DType.F32);
     }
   }
 
@@ -73,6 +70,13 @@ final class Gemm {
       NDArray y = Linear.linear(f.in(x), f.in(weight), bias == null ? null : f.in(bias)).singletonOrThrow();
       return f.out(y, Shape.of(x.dim(0), weight.dim(0)), DType.F32);
     }
+  }
+
+  /** Transposes are views; PyTorch's matmul hands them to BLAS as transposed operands. */
+  private static NDArray product(OpFrame f, Tensor a, boolean transA, Tensor b, boolean transB) {
+    NDArray aa = transA ? transposeLast(f.in(a)) : f.in(a);
+    NDArray ba = transB ? transposeLast(f.in(b)) : f.in(b);
+    return aa.matMul(ba);
   }
 
   private static NDArray transposeLast(NDArray a) {
