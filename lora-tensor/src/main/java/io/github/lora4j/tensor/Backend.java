@@ -42,7 +42,11 @@ public interface Backend extends AutoCloseable {
 
   Tensor zeros(Shape shape, DType dtype);
 
-  /** Copies host floats to a new tensor of {@code dtype} (F32, BF16 or F16; rounding to nearest even). */
+  /**
+   * Copies host floats to a new tensor of {@code dtype} (F32, BF16 or F16; rounding to nearest even).
+   * A backend that stores floats in fp32 only (the CPU) returns an F32 tensor holding the values
+   * rounded to {@code dtype}; {@link Tensor#dtype()} says what is stored.
+   */
   Tensor fromFloats(float[] data, Shape shape, DType dtype);
 
   /** Copies host ints to a new I32 tensor. */
@@ -135,6 +139,8 @@ public interface Backend extends AutoCloseable {
    * != 0} and, for a query inside a segment, {@code segments[b, i] == segments[b, j]}: an attention
    * mask of ones and zeros is a valid segment map, and packed rows number their examples 1, 2, ...
    * so that no example attends to another. {@code segments} may be null (all tokens one segment).
+   * A query that may see no key (padding before the first real token) outputs zeros and gets zero
+   * gradients.
    */
   AttentionOutput attention(Tensor q, Tensor k, Tensor v, Tensor segments, float scale);
 
@@ -150,7 +156,9 @@ public interface Backend extends AutoCloseable {
   /**
    * Inverted dropout: each element is kept with probability {@code 1 - p} and scaled by {@code
    * 1/(1-p)}. The mask is a pure function of {@code (seed, element index)} (see {@link
-   * DropoutMask}), so the backward regenerates it and every backend draws the same mask.
+   * DropoutMask}), so the backward regenerates it and every backend draws the same mask. The index
+   * is the element's flat row-major index; the output is {@code x * (kept ? 1f / (1f - p) : 0f)} with
+   * the scale rounded to float once, so backends agree bit for bit. {@code p = 0} returns a copy.
    */
   Tensor dropout(Tensor x, float p, long seed);
 
@@ -162,7 +170,9 @@ public interface Backend extends AutoCloseable {
   /**
    * Cross-entropy of {@code logits [N, V]} against I32 {@code labels [N]}, summed over the rows whose
    * label is not {@code ignoreIndex}; callers divide by the count of such rows (known on the host).
-   * Returns an F32 tensor of shape [] (log-softmax in fp32).
+   * Returns an F32 tensor of shape [] (log-softmax in fp32). Ignored rows are skipped, so NaN logits
+   * there do not reach the loss; a label outside {@code [0, V)} that is not {@code ignoreIndex} is an
+   * error.
    */
   Tensor crossEntropySum(Tensor logits, Tensor labels, int ignoreIndex);
 
