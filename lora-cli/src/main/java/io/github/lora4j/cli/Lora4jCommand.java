@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "lora4j 0.1.0-SNAPSHOT",
     description = "Fine-tune large language models with LoRA from Java.",
-    subcommands = {CommandLine.HelpCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, InspectCommand.class})
 public final class Lora4jCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
