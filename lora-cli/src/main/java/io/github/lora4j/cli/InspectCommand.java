@@ -39,6 +39,9 @@ import picocli.CommandLine.Option;
         "2:bad input: missing directory, missing or invalid config"})
 public final class InspectCommand implements Callable<Integer> {
 
+  /** Created by picocli. */
+  public InspectCommand() {}
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--model", required = true, paramLabel = "DIR",

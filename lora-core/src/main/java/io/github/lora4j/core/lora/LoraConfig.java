@@ -68,6 +68,7 @@ public record LoraConfig(
    */
   public static final String PEFT_VERSION = "0.21.0";
 
+  /** Checks every component as the builder does; prefer {@link #builder}. */
   public LoraConfig {
     checkR(r);
     checkAlpha(loraAlpha);
@@ -169,6 +170,7 @@ public record LoraConfig(
       return this;
     }
 
+    /** The config; every argument was checked when it was set. */
     public LoraConfig build() {
       return new LoraConfig(r, loraAlpha, loraDropout, targetModules, useRslora, layersToTransform, seed);
     }
@@ -308,6 +310,8 @@ public record LoraConfig(
    * that PEFT matches against whole module paths ({@code model.layers.0.self_attn.q_proj}); a
    * regex is accepted when it selects the same layers for every module kind it selects and nothing
    * outside the decoder layers' projections.
+   *
+   * <p>PEFT's file holds no seed; the config read has seed 0.
    *
    * @throws InvalidConfigException naming the file and the key
    * @throws IOException when the file cannot be read

@@ -35,6 +35,11 @@ public record LoraLayout(ModelConfig model, LoraConfig lora) {
   /** PEFT's prefix for the base model's modules in adapter keys: PeftModel, then LoraModel. */
   public static final String PEFT_PREFIX = "base_model.model.";
 
+  /**
+   * Checks that the layout adapts at least one layer.
+   *
+   * @throws IllegalArgumentException when it adapts none
+   */
   public LoraLayout {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(lora, "lora");
@@ -100,6 +105,7 @@ public record LoraLayout(ModelConfig model, LoraConfig lora) {
    *     {@code "key: BF16 [16, 4096], expected [32, 4096]"}
    */
   public record AdapterCheck(List<String> missing, List<String> unexpected, List<String> mismatched) {
+    /** Copies the lists. */
     public AdapterCheck {
       missing = List.copyOf(missing);
       unexpected = List.copyOf(unexpected);

@@ -12,12 +12,19 @@ import java.util.Set;
  * target_modules} names them. Each knows its place in the layer and its shape in a model.
  */
 public enum TargetModule {
+  /** Attention query projection, hidden to heads * head_dim. */
   Q_PROJ("q_proj", "self_attn"),
+  /** Attention key projection, hidden to key/value heads * head_dim. */
   K_PROJ("k_proj", "self_attn"),
+  /** Attention value projection, hidden to key/value heads * head_dim. */
   V_PROJ("v_proj", "self_attn"),
+  /** Attention output projection, heads * head_dim to hidden. */
   O_PROJ("o_proj", "self_attn"),
+  /** MLP gate projection, hidden to intermediate. */
   GATE_PROJ("gate_proj", "mlp"),
+  /** MLP up projection, hidden to intermediate. */
   UP_PROJ("up_proj", "mlp"),
+  /** MLP down projection, intermediate to hidden. */
   DOWN_PROJ("down_proj", "mlp");
 
   /** PEFT's shorthand for every linear layer but the output head: here, all seven. */

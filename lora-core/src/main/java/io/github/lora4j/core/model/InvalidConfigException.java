@@ -10,10 +10,15 @@ import java.util.Optional;
  */
 public final class InvalidConfigException extends IOException {
 
+  /** The file or resource at fault. */
   private final String source;
+
+  /** The key at fault, or null. */
   private final String key;
 
   /**
+   * An exception whose message is {@code "source: 'key': problem"}.
+   *
    * @param source the file (or bundled resource) at fault
    * @param key the key at fault, dotted for nested keys ({@code "rope_scaling.factor"}), or null
    * @param problem what is wrong, without the file or key

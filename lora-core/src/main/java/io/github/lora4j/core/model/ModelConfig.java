@@ -97,6 +97,7 @@ public record ModelConfig(
       Map.entry("torchDtype", "dtype"),
       Map.entry("slidingWindow", "sliding_window"));
 
+  /** Checks every component as the builder does; prefer {@link #builder}. */
   public ModelConfig {
     Objects.requireNonNull(modelType, "modelType");
     Objects.requireNonNull(ropeScaling, "ropeScaling");
@@ -407,26 +408,31 @@ public record ModelConfig(
       }
     }
 
+    /** Tokens in the vocabulary, > 0 (required). */
     public Builder vocabSize(int v) {
       vocabSize = positive(label, "vocabSize", v);
       return this;
     }
 
+    /** Width of the residual stream, > 0 (required). */
     public Builder hiddenSize(int v) {
       hiddenSize = positive(label, "hiddenSize", v);
       return this;
     }
 
+    /** Width of the MLP, > 0 (required). */
     public Builder intermediateSize(int v) {
       intermediateSize = positive(label, "intermediateSize", v);
       return this;
     }
 
+    /** Decoder layers, > 0 (required). */
     public Builder numHiddenLayers(int v) {
       numHiddenLayers = positive(label, "numHiddenLayers", v);
       return this;
     }
 
+    /** Query heads, > 0 (required). */
     public Builder numAttentionHeads(int v) {
       numAttentionHeads = positive(label, "numAttentionHeads", v);
       return this;
@@ -444,41 +450,49 @@ public record ModelConfig(
       return this;
     }
 
+    /** RMSNorm epsilon, > 0 (default 1e-6). */
     public Builder rmsNormEps(double v) {
       rmsNormEps = positiveNumber(label, "rmsNormEps", v);
       return this;
     }
 
+    /** Rotary base, > 0 (default 10000). */
     public Builder ropeTheta(double v) {
       ropeTheta = positiveNumber(label, "ropeTheta", v);
       return this;
     }
 
+    /** Rotary scaling (default: none). */
     public Builder ropeScaling(RopeScaling v) {
       ropeScaling = Objects.requireNonNull(v, "ropeScaling");
       return this;
     }
 
+    /** The longest sequence, > 0 (default: the type's). */
     public Builder maxPositionEmbeddings(int v) {
       maxPositionEmbeddings = positive(label, "maxPositionEmbeddings", v);
       return this;
     }
 
+    /** Whether lm_head shares the embedding matrix (default false). */
     public Builder tieWordEmbeddings(boolean v) {
       tieWordEmbeddings = v;
       return this;
     }
 
+    /** Biases on q_proj, k_proj, v_proj (default: true for qwen2 only). */
     public Builder qkvBias(boolean v) {
       qkvBias = v;
       return this;
     }
 
+    /** A bias on o_proj (default false). */
     public Builder oBias(boolean v) {
       oBias = v;
       return this;
     }
 
+    /** Biases on gate_proj, up_proj, down_proj (default false). */
     public Builder mlpBias(boolean v) {
       mlpBias = v;
       return this;
@@ -490,16 +504,19 @@ public record ModelConfig(
       return this;
     }
 
+    /** The beginning-of-sequence token, if any. */
     public Builder bosTokenId(OptionalInt v) {
       bosTokenId = Objects.requireNonNull(v, "bosTokenId");
       return this;
     }
 
+    /** The end-of-sequence tokens, possibly none. */
     public Builder eosTokenIds(List<Integer> v) {
       eosTokenIds = List.copyOf(v);
       return this;
     }
 
+    /** Mistral's attention window, if any (default for mistral: 4096). */
     public Builder slidingWindow(OptionalInt v) {
       v.ifPresent(w -> positive(label, "slidingWindow", w));
       slidingWindow = v;
@@ -507,6 +524,8 @@ public record ModelConfig(
     }
 
     /**
+     * The config.
+     *
      * @throws IllegalArgumentException naming the field: a size not set, hiddenSize not divisible
      *     by numAttentionHeads when headDim is not set, numAttentionHeads not divisible by
      *     numKeyValueHeads, an odd headDim

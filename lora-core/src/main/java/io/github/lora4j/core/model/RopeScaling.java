@@ -61,6 +61,11 @@ public sealed interface RopeScaling {
    * it (transformers' {@code _compute_linear_scaling_rope_parameters}).
    */
   record Linear(double factor) implements RopeScaling {
+    /**
+     * Checks the factor.
+     *
+     * @throws IllegalArgumentException unless factor is positive and finite
+     */
     public Linear {
       if (!(factor > 0) || Double.isInfinite(factor)) {
         throw new IllegalArgumentException("factor must be a positive number: " + factor);
@@ -92,6 +97,12 @@ public sealed interface RopeScaling {
    */
   record Llama3(double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositionEmbeddings)
       implements RopeScaling {
+    /**
+     * Checks the factors.
+     *
+     * @throws IllegalArgumentException unless {@code 0 < lowFreqFactor < highFreqFactor} and factor and
+     *     originalMaxPositionEmbeddings are positive
+     */
     public Llama3 {
       if (!(factor > 0) || Double.isInfinite(factor)) {
         throw new IllegalArgumentException("factor must be a positive number: " + factor);

@@ -11,10 +11,15 @@ import java.util.Optional;
  */
 public final class SafetensorsException extends IOException {
 
+  /** The file at fault (not serialized: a Path is not serializable). */
   private final transient Path file;
+
+  /** The tensor name or header key at fault, or null. */
   private final String key;
 
   /**
+   * An exception whose message is {@code "file: 'key': problem"}.
+   *
    * @param file the file at fault
    * @param key the tensor name or header key at fault, or null when the problem is the whole file
    * @param problem what is wrong, without the file or key

@@ -14,6 +14,12 @@ import java.util.Objects;
  */
 public record TensorInfo(String name, DType dtype, long[] shape) {
 
+  /**
+   * Checks the shape and copies it.
+   *
+   * @throws IllegalArgumentException for a negative dimension
+   * @throws ArithmeticException when the element count overflows a long
+   */
   public TensorInfo {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(dtype, "dtype");
