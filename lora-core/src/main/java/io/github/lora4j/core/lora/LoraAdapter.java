@@ -1,7 +1,7 @@
 package io.github.lora4j.core.lora;
 
 import io.github.lora4j.core.model.ModelConfig;
-import io.github.lora4j.core.model.Projection;
+import io.github.lora4j.core.lora.TargetModule;
 import io.github.lora4j.tensor.Backend;
 import io.github.lora4j.tensor.DType;
 import io.github.lora4j.tensor.Scope;
@@ -43,10 +43,10 @@ public final class LoraAdapter implements AutoCloseable {
   /** The values of one module's A and B, for building an adapter from saved weights. */
   public interface WeightValues {
     /** A {@code [r, in]} (row-major) for the module, or null for a fresh PEFT initialisation. */
-    float[] a(int layer, Projection projection);
+    float[] a(int layer, TargetModule projection);
 
     /** B {@code [out, r]} (row-major) for the module, or null for zeros. */
-    float[] b(int layer, Projection projection);
+    float[] b(int layer, TargetModule projection);
   }
 
   /**
@@ -69,16 +69,16 @@ public final class LoraAdapter implements AutoCloseable {
           SplittableRandom random = new SplittableRandom(config.seed());
           int r = config.r();
           float scaling = (float) config.scaling();
-          float dropout = (float) config.dropout();
-          LoraModule[][] byLayer = new LoraModule[modelConfig.numHiddenLayers()][Projection.values().length];
+          float dropout = (float) config.loraDropout();
+          LoraModule[][] byLayer = new LoraModule[modelConfig.numHiddenLayers()][TargetModule.values().length];
           List<Tensor> made = new ArrayList<>();
           try {
             for (int layer = 0; layer < byLayer.length; layer++) {
-              if (!config.transformsLayer(layer)) {
+              if (!config.adaptsLayer(layer)) {
                 continue;
               }
-              for (Projection p : Projection.values()) {
-                if (!config.targets(p)) {
+              for (TargetModule p : TargetModule.values()) {
+                if (!config.targetModules().contains(p)) {
                   continue;
                 }
                 int in = p.inFeatures(modelConfig);
@@ -112,10 +112,10 @@ public final class LoraAdapter implements AutoCloseable {
     return v;
   }
 
-  private static float[] checkLength(float[] values, int expected, int layer, Projection p, String which) {
+  private static float[] checkLength(float[] values, int expected, int layer, TargetModule p, String which) {
     if (values.length != expected) {
       throw new IllegalArgumentException(
-          "layer " + layer + " " + p.moduleName() + "." + which + " has " + values.length + " values, expected " + expected);
+          "layer " + layer + " " + p.peftName() + "." + which + " has " + values.length + " values, expected " + expected);
     }
     return values;
   }
@@ -138,7 +138,7 @@ public final class LoraAdapter implements AutoCloseable {
   }
 
   /** The module on projection {@code p} of layer {@code layer}, or null when it is not adapted. */
-  public LoraModule module(int layer, Projection p) {
+  public LoraModule module(int layer, TargetModule p) {
     return byLayer[layer][p.ordinal()];
   }
 

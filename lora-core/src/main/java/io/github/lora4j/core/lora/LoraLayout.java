@@ -35,6 +35,16 @@ public record LoraLayout(ModelConfig model, LoraConfig lora) {
   /** PEFT's prefix for the base model's modules in adapter keys: PeftModel, then LoraModel. */
   public static final String PEFT_PREFIX = "base_model.model.";
 
+  /** A's key in adapter_model.safetensors: {@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight}. */
+  public static String loraAKey(int layer, TargetModule target) {
+    return PEFT_PREFIX + target.modulePath(layer) + ".lora_A.weight";
+  }
+
+  /** B's key in adapter_model.safetensors. */
+  public static String loraBKey(int layer, TargetModule target) {
+    return PEFT_PREFIX + target.modulePath(layer) + ".lora_B.weight";
+  }
+
   /**
    * Checks that the layout adapts at least one layer.
    *
@@ -72,12 +82,12 @@ public record LoraLayout(ModelConfig model, LoraConfig lora) {
 
     /** A's key in adapter_model.safetensors: {@code <peftName>.lora_A.weight}. */
     public String loraAKey() {
-      return peftName() + ".lora_A.weight";
+      return LoraLayout.loraAKey(layer, target);
     }
 
     /** B's key in adapter_model.safetensors: {@code <peftName>.lora_B.weight}. */
     public String loraBKey() {
-      return peftName() + ".lora_B.weight";
+      return LoraLayout.loraBKey(layer, target);
     }
 
     /** A's shape, [r, in]. */

@@ -1,6 +1,6 @@
 package io.github.lora4j.core.lora;
 
-import io.github.lora4j.core.model.Projection;
+import io.github.lora4j.core.lora.TargetModule;
 import io.github.lora4j.tensor.Backend;
 import io.github.lora4j.tensor.Tensor;
 
@@ -11,7 +11,7 @@ import io.github.lora4j.tensor.Tensor;
  */
 public final class LoraModule implements AutoCloseable {
   private final int layer;
-  private final Projection projection;
+  private final TargetModule target;
   private final Tensor a;
   private final Tensor b;
   private final Tensor gradA;
@@ -19,9 +19,9 @@ public final class LoraModule implements AutoCloseable {
   private final float scaling;
   private final float dropout;
 
-  LoraModule(int layer, Projection projection, Tensor a, Tensor b, Tensor gradA, Tensor gradB, float scaling, float dropout) {
+  LoraModule(int layer, TargetModule target, Tensor a, Tensor b, Tensor gradA, Tensor gradB, float scaling, float dropout) {
     this.layer = layer;
-    this.projection = projection;
+    this.target = target;
     this.a = a;
     this.b = b;
     this.gradA = gradA;
@@ -34,8 +34,8 @@ public final class LoraModule implements AutoCloseable {
     return layer;
   }
 
-  public Projection projection() {
-    return projection;
+  public TargetModule target() {
+    return target;
   }
 
   /** A, {@code [r, in]}. */
@@ -62,7 +62,7 @@ public final class LoraModule implements AutoCloseable {
 
   /** The PEFT key prefix, {@code base_model.model.model.layers.0.self_attn.q_proj}. */
   public String peftPrefix() {
-    return "base_model.model.model.layers." + layer + "." + projection.path();
+    return "base_model.model.model.layers." + layer + "." + target.parent() + "." + target.peftName();
   }
 
   /**

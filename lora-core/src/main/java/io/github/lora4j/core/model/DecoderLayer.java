@@ -1,12 +1,12 @@
 package io.github.lora4j.core.model;
 
-import static io.github.lora4j.core.model.Projection.DOWN_PROJ;
-import static io.github.lora4j.core.model.Projection.GATE_PROJ;
-import static io.github.lora4j.core.model.Projection.K_PROJ;
-import static io.github.lora4j.core.model.Projection.O_PROJ;
-import static io.github.lora4j.core.model.Projection.Q_PROJ;
-import static io.github.lora4j.core.model.Projection.UP_PROJ;
-import static io.github.lora4j.core.model.Projection.V_PROJ;
+import static io.github.lora4j.core.lora.TargetModule.DOWN_PROJ;
+import static io.github.lora4j.core.lora.TargetModule.GATE_PROJ;
+import static io.github.lora4j.core.lora.TargetModule.K_PROJ;
+import static io.github.lora4j.core.lora.TargetModule.O_PROJ;
+import static io.github.lora4j.core.lora.TargetModule.Q_PROJ;
+import static io.github.lora4j.core.lora.TargetModule.UP_PROJ;
+import static io.github.lora4j.core.lora.TargetModule.V_PROJ;
 
 import io.github.lora4j.core.lora.LoraAdapter;
 import io.github.lora4j.core.lora.LoraModule;
@@ -16,6 +16,7 @@ import io.github.lora4j.tensor.Backend;
 import io.github.lora4j.tensor.NormOutput;
 import io.github.lora4j.tensor.Shape;
 import io.github.lora4j.tensor.Tensor;
+import io.github.lora4j.core.lora.TargetModule;
 import java.util.EnumMap;
 import java.util.Map;
 
@@ -54,7 +55,7 @@ final class DecoderLayer {
     int hkv = config.numKeyValueHeads();
     int hd = config.headDim();
     float eps = (float) config.rmsNormEps();
-    Map<Projection, Tensor> loraHidden = new EnumMap<>(Projection.class);
+    Map<TargetModule, Tensor> loraHidden = new EnumMap<>(TargetModule.class);
 
     NormOutput n1 = be.rmsNorm(x, weights.inputNorm(), eps);
     Tensor q = project(Q_PROJ, n1.out(), s, loraHidden);
@@ -119,7 +120,7 @@ final class DecoderLayer {
     return dx;
   }
 
-  private Tensor project(Projection p, Tensor in, StepContext s, Map<Projection, Tensor> loraHidden) {
+  private Tensor project(TargetModule p, Tensor in, StepContext s, Map<TargetModule, Tensor> loraHidden) {
     Tensor out = s.backend().linear(in, weights.weight(p), weights.bias(p));
     LoraModule lora = s.adapter() == null ? null : s.adapter().module(index, p);
     if (lora != null) {
@@ -128,7 +129,7 @@ final class DecoderLayer {
     return out;
   }
 
-  private void projectBackward(Projection p, Tensor dOut, Tensor in, LayerActivations a, StepContext s, Tensor dIn) {
+  private void projectBackward(TargetModule p, Tensor dOut, Tensor in, LayerActivations a, StepContext s, Tensor dIn) {
     s.backend().gemm(dOut, false, weights.weight(p), false, 1f, 1f, dIn);
     LoraModule lora = s.adapter() == null ? null : s.adapter().module(index, p);
     if (lora != null) {
@@ -137,7 +138,7 @@ final class DecoderLayer {
   }
 
   /** Each LoRA module draws its own dropout mask, as each PEFT layer has its own nn.Dropout. */
-  private long dropoutSeed(StepContext s, Projection p) {
+  private long dropoutSeed(StepContext s, TargetModule p) {
     if (s.dropoutSeed() < 0) {
       return -1;
     }

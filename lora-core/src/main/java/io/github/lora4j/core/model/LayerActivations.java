@@ -1,5 +1,7 @@
 package io.github.lora4j.core.model;
 
+import io.github.lora4j.core.lora.TargetModule;
+
 import io.github.lora4j.tensor.AttentionOutput;
 import io.github.lora4j.tensor.NormOutput;
 import io.github.lora4j.tensor.Tensor;
@@ -21,9 +23,9 @@ record LayerActivations(
     Tensor up,
     Tensor act,
     Tensor output,
-    Map<Projection, Tensor> loraHidden) {
+    Map<TargetModule, Tensor> loraHidden) {
 
   LayerActivations {
-    loraHidden = loraHidden.isEmpty() ? new EnumMap<>(Projection.class) : new EnumMap<>(loraHidden);
+    loraHidden = loraHidden.isEmpty() ? new EnumMap<>(TargetModule.class) : new EnumMap<>(loraHidden);
   }
 }

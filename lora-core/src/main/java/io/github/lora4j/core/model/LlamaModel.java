@@ -1,6 +1,9 @@
 package io.github.lora4j.core.model;
 
+import io.github.lora4j.core.lora.TargetModule;
+
 import io.github.lora4j.core.lora.LoraAdapter;
+import io.github.lora4j.core.lora.LoraModule;
 import io.github.lora4j.data.TokenBatch;
 import io.github.lora4j.tensor.Backend;
 import io.github.lora4j.tensor.DType;
@@ -8,6 +11,7 @@ import io.github.lora4j.tensor.NormOutput;
 import io.github.lora4j.tensor.Scope;
 import io.github.lora4j.tensor.Shape;
 import io.github.lora4j.tensor.Tensor;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -44,11 +48,11 @@ public final class LlamaModel implements AutoCloseable {
     this.lmHead = lmHead;
     this.layers = List.copyOf(layers);
     this.invFreq =
-        Scope.detached(() -> backend.fromFloats(RopeFrequencies.inverseFrequencies(config), Shape.of(config.headDim() / 2), DType.F32));
+        Scope.detached(() -> backend.fromFloats(config.ropeInverseFrequencies(), Shape.of(config.headDim() / 2), DType.F32));
   }
 
   /** Loads {@code config.json} and the safetensors weights of a Hugging Face model directory. */
-  public static LlamaModel load(Path dir, Backend backend, DType dtype) {
+  public static LlamaModel load(Path dir, Backend backend, DType dtype) throws IOException {
     ModelConfig config = ModelConfig.load(dir);
     try (CheckpointWeights weights = CheckpointWeights.open(dir)) {
       return create(config, backend, dtype, weights);
@@ -71,13 +75,13 @@ public final class LlamaModel implements AutoCloseable {
         String prefix = "model.layers." + i + ".";
         Tensor inNorm = track(loaded, source.load(prefix + "input_layernorm.weight", Shape.of(d), backend, dtype));
         Tensor postNorm = track(loaded, source.load(prefix + "post_attention_layernorm.weight", Shape.of(d), backend, dtype));
-        Map<Projection, Tensor> w = new EnumMap<>(Projection.class);
-        Map<Projection, Tensor> b = new EnumMap<>(Projection.class);
-        for (Projection p : Projection.values()) {
+        Map<TargetModule, Tensor> w = new EnumMap<>(TargetModule.class);
+        Map<TargetModule, Tensor> b = new EnumMap<>(TargetModule.class);
+        for (TargetModule p : TargetModule.values()) {
           int out = p.outFeatures(config);
-          w.put(p, track(loaded, source.load(prefix + p.path() + ".weight", Shape.of(out, p.inFeatures(config)), backend, dtype)));
-          if (hasBias(config, p)) {
-            b.put(p, track(loaded, source.load(prefix + p.path() + ".bias", Shape.of(out), backend, dtype)));
+          w.put(p, track(loaded, source.load(prefix + p.parent() + "." + p.peftName() + ".weight", Shape.of(out, p.inFeatures(config)), backend, dtype)));
+          if (p.hasBias(config)) {
+            b.put(p, track(loaded, source.load(prefix + p.parent() + "." + p.peftName() + ".bias", Shape.of(out), backend, dtype)));
           }
         }
         layers.add(new DecoderLayer(i, config, new LayerWeights(inNorm, postNorm, w, b)));
@@ -89,15 +93,6 @@ public final class LlamaModel implements AutoCloseable {
       loaded.forEach(Tensor::close);
       throw e;
     }
-  }
-
-  /** Whether transformers gives projection {@code p} a bias in a model of {@code config}. */
-  static boolean hasBias(ModelConfig config, Projection p) {
-    return switch (p) {
-      case Q_PROJ, K_PROJ, V_PROJ -> config.qkvBias();
-      case O_PROJ -> config.oBias();
-      case GATE_PROJ, UP_PROJ, DOWN_PROJ -> config.mlpBias();
-    };
   }
 
   public ModelConfig config() {
@@ -170,10 +165,47 @@ public final class LlamaModel implements AutoCloseable {
     }
   }
 
-  private DecoderLayer.StepContext context(TokenBatch batch, LoraAdapter adapter, long dropoutSeed) {
-    if (adapter != null && adapter.modelConfig() != null && !adapter.modelConfig().equals(config)) {
+  /**
+   * Folds {@code adapter} into the frozen weights, {@code W += scaling * B @ A}, as PEFT's {@code
+   * merge_and_unload()} does: afterwards the model without an adapter computes what it computed
+   * with one. The adapter is left as it was.
+   */
+  public void mergeAdapter(LoraAdapter adapter) {
+    checkAdapter(adapter);
+    try (Scope scope = backend.scope()) {
+      for (LoraModule m : adapter.modules()) {
+        Tensor w = layers.get(m.layer()).weights().weight(m.target());
+        if (w.dtype() == DType.F32) {
+          backend.gemm(m.b(), false, m.a(), false, m.scaling(), 1f, w);
+        } else {
+          // A low-precision weight gets the update computed in fp32 and rounded once.
+          Tensor delta = backend.matmul(m.b(), false, m.a(), false);
+          backend.axpy(m.scaling(), backend.cast(delta, w.dtype()), w);
+        }
+      }
+    }
+  }
+
+  private void checkAdapter(LoraAdapter adapter) {
+    if (adapter != null && !adapter.modelConfig().equals(config)) {
       throw new IllegalArgumentException("the LoRA adapter was made for another model configuration");
     }
+  }
+
+  /** Token ids outside the vocabulary are an error here, on the host, before any upload. */
+  private void checkIds(TokenBatch batch) {
+    int[] ids = batch.inputIds();
+    for (int i = 0; i < ids.length; i++) {
+      if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
+        throw new IllegalArgumentException(
+            "token id " + ids[i] + " at row " + i / batch.sequenceLength() + ", position " + i % batch.sequenceLength() + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+      }
+    }
+  }
+
+  private DecoderLayer.StepContext context(TokenBatch batch, LoraAdapter adapter, long dropoutSeed) {
+    checkAdapter(adapter);
+    checkIds(batch);
     Tensor positions = backend.fromInts(batch.positions(), Shape.of(batch.tokenCount()));
     Tensor segments = backend.fromInts(batch.segments(), Shape.of(batch.batchSize(), batch.sequenceLength()));
     return new DecoderLayer.StepContext(backend, batch.batchSize(), batch.sequenceLength(), positions, segments, invFreq, adapter, dropoutSeed);
