@@ -14,7 +14,7 @@ import picocli.CommandLine.TypeConversionException;
     mixinStandardHelpOptions = true,
     version = "lora4j 0.1.0-SNAPSHOT",
     description = "Fine-tune large language models with LoRA from Java.",
-    subcommands = {CommandLine.HelpCommand.class, ScheduleCommand.class, InspectCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, ScheduleCommand.class, InspectCommand.class, LossCommand.class})
 public final class Lora4jCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
