@@ -638,7 +638,7 @@ public final class CudaBackend implements Backend {
     long threshold = DropoutMask.threshold(p);
     CudaTensor out = allocate(tx.shape(), tx.dtype());
     long n = tx.numel();
-    kernels.launch(Kernels.name("dropout", tx.dtype()), stream, grid(n), ELEMENTWISE_BLOCK, out, tx, n, seed, threshold, (float) (1.0 / (1.0 - p)));
+    kernels.launch(Kernels.name("dropout", tx.dtype()), stream, grid(n), ELEMENTWISE_BLOCK, out, tx, n, seed, threshold, 1f / (1f - p));
     return out;
   }
 

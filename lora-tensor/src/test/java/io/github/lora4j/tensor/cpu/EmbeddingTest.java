@@ -11,17 +11,13 @@ import io.github.lora4j.tensor.Device;
 import io.github.lora4j.tensor.Scope;
 import io.github.lora4j.tensor.Shape;
 import io.github.lora4j.tensor.Tensor;
-import io.github.lora4j.tensor.testing.ReferenceOps;
-import io.github.lora4j.tensor.testing.TestArrays;
-import java.util.Random;
+import io.github.lora4j.tensor.testing.EmbeddingContract;
 import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
-class EmbeddingTest {
+/** The embedding contract on the CPU, and the CPU backend's check of the ids. */
+class EmbeddingTest extends EmbeddingContract {
   private static Backend backend;
 
   @BeforeContainer
@@ -34,20 +30,14 @@ class EmbeddingTest {
     backend.close();
   }
 
-  @Property(tries = 20)
-  void picksRowsExactly(@ForAll @IntRange(min = 1, max = 30) int vocab, @ForAll @IntRange(min = 1, max = 16) int d, @ForAll @IntRange(min = 1, max = 10) int n, @ForAll long seed) {
-    Random rng = new Random(seed);
-    float[] table = TestArrays.gaussian(rng, vocab * d, 1);
-    int[] ids = TestArrays.ints(rng, n, 0, vocab);
-    try (Scope _ = backend.scope()) {
-      Tensor rows = backend.embedding(backend.fromFloats(table, Shape.of(vocab, d), DType.F32), backend.fromInts(ids, Shape.of(n)));
-      assertEquals(Shape.of(n, d), rows.shape());
-      double[] expected = ReferenceOps.embedding(TestArrays.toDouble(table), d, ids);
-      float[] got = backend.toFloats(rows);
-      for (int i = 0; i < got.length; i++) {
-        assertEquals((float) expected[i], got[i], "element " + i);
-      }
-    }
+  @Override
+  protected Backend backend() {
+    return backend;
+  }
+
+  @Override
+  protected DType activationType() {
+    return DType.F32;
   }
 
   @Example

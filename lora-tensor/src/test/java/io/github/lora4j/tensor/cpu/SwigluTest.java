@@ -9,24 +9,13 @@ import io.github.lora4j.tensor.DType;
 import io.github.lora4j.tensor.Device;
 import io.github.lora4j.tensor.Scope;
 import io.github.lora4j.tensor.Shape;
-import io.github.lora4j.tensor.Tensor;
-import io.github.lora4j.tensor.testing.GradientCheck;
-import io.github.lora4j.tensor.testing.ReferenceOps;
-import io.github.lora4j.tensor.testing.TestArrays;
-import io.github.lora4j.tensor.testing.Tolerance;
-import java.util.Random;
+import io.github.lora4j.tensor.testing.SwigluContract;
 import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
-class SwigluTest {
-  /** A sigmoid and two products per element, each within an ulp or two. */
-  static final Tolerance FORWARD = new Tolerance(1e-6, 1e-6);
-  static final Tolerance GRADIENT = new Tolerance(1e-5, 1e-5);
-
+/** The SwiGLU contract on the CPU, and the CPU backend's argument checks. */
+class SwigluTest extends SwigluContract {
   private static Backend backend;
 
   @BeforeContainer
@@ -39,22 +28,14 @@ class SwigluTest {
     backend.close();
   }
 
-  @Property(tries = 30)
-  void forwardAndBackwardMatchReference(@ForAll @IntRange(min = 1, max = 4) int n, @ForAll @IntRange(min = 1, max = 24) int d, @ForAll long seed) {
-    Random rng = new Random(seed);
-    float[] gate = TestArrays.gaussian(rng, n * d, 3);
-    float[] up = TestArrays.gaussian(rng, n * d, 1);
-    float[] r = TestArrays.gaussian(rng, n * d, 1);
-    try (Scope _ = backend.scope()) {
-      Tensor g = backend.fromFloats(gate, Shape.of(n, d), DType.F32);
-      Tensor u = backend.fromFloats(up, Shape.of(n, d), DType.F32);
-      double[][] in = GradientCheck.inputs(gate, up);
-      FORWARD.assertClose("swiglu", backend.toFloats(backend.swiglu(g, u)), ReferenceOps.swiglu(in[0], in[1]));
-      Tensor[] grads = backend.swigluBackward(backend.fromFloats(r, Shape.of(n, d), DType.F32), g, u);
-      var loss = GradientCheck.weightedSum(a -> ReferenceOps.swiglu(a[0], a[1]), TestArrays.toDouble(r));
-      GRADIENT.assertClose("swiglu dGate", backend.toFloats(grads[0]), GradientCheck.numeric(loss, in, 0));
-      GRADIENT.assertClose("swiglu dUp", backend.toFloats(grads[1]), GradientCheck.numeric(loss, in, 1));
-    }
+  @Override
+  protected Backend backend() {
+    return backend;
+  }
+
+  @Override
+  protected DType activationType() {
+    return DType.F32;
   }
 
   @Example

@@ -14,6 +14,22 @@ public final class TestArrays {
     return d;
   }
 
+  /** The largest absolute value in {@code a}, ignoring NaN; 0 for an empty array. */
+  public static double maxAbs(double[] a) {
+    double max = 0;
+    for (double v : a) {
+      if (Math.abs(v) > max) {
+        max = Math.abs(v);
+      }
+    }
+    return max;
+  }
+
+  /** The largest absolute value in {@code a}, ignoring NaN; 0 for an empty array. */
+  public static double maxAbs(float[] a) {
+    return maxAbs(toDouble(a));
+  }
+
   /** {@code n} floats drawn uniformly from {@code [lo, hi)}. */
   public static float[] uniform(Random rng, int n, float lo, float hi) {
     float[] a = new float[n];
