@@ -51,25 +51,42 @@ __device__ __forceinline__ void for_each_index(long long n, Body body) {
 }
 
 // ---- reductions -----------------------------------------------------------------------------
-// Block reductions assume blockDim.x is a multiple of 32 and at most 1024 (the row kernels' launch
-// contract); every thread receives the result. The leading __syncthreads makes back-to-back calls
-// safe: no warp overwrites the partials before every warp has read the previous call's.
+// Block reductions for any blockDim.x up to 1024, a multiple of 32 or not; every thread receives
+// the result. Each warp reduces into its lane 0 with guarded shuffles (a last, partial warp
+// shuffles among the lanes it has), warp 0 reduces the warps' partials, and shared memory
+// broadcasts the total. Back-to-back calls need no barrier of their own: warp 0 reads the
+// partials before the last barrier of a call, which every writer of the next call has passed,
+// and every thread reads the total before reaching the next call's first barrier, after which
+// the next total is written.
 
-constexpr unsigned FULL_MASK = 0xffffffffu;
+// The lanes of this thread's warp that exist: 32, except in a last, partial warp.
+__device__ __forceinline__ unsigned warp_lanes() { return min(32u, blockDim.x - (threadIdx.x & ~31u)); }
 
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(FULL_MASK, v, offset);
+__device__ __forceinline__ unsigned lane_mask(unsigned lanes) { return lanes == 32 ? 0xffffffffu : (1u << lanes) - 1; }
+
+// The sum of v over the warp's lanes, complete in lane 0.
+__device__ __forceinline__ float warp_sum(float v, unsigned lanes) {
+  const unsigned mask = lane_mask(lanes), lane = threadIdx.x & 31;
+  for (unsigned offset = 16; offset > 0; offset >>= 1) {
+    const float other = __shfl_down_sync(mask, v, offset);
+    if (lane + offset < lanes) v += other;
+  }
   return v;
 }
 
 __device__ __forceinline__ float block_sum(float v) {
   __shared__ float partial[32];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  v = warp_sum(v);
-  __syncthreads();
+  __shared__ float total;
+  const unsigned lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  v = warp_sum(v, warp_lanes());
   if (lane == 0) partial[warp] = v;
   __syncthreads();
-  return warp_sum(lane < warps ? partial[lane] : 0.0f);
+  if (warp == 0) {
+    v = warp_sum(lane < warps ? partial[lane] : 0.0f, warp_lanes());
+    if (lane == 0) total = v;
+  }
+  __syncthreads();
+  return total;
 }
 
 // A running softmax normaliser: max m of the values seen and sum s of exp(value - m). Merging two
@@ -99,10 +116,12 @@ __device__ __forceinline__ SoftmaxStats softmax_merge(SoftmaxStats a, SoftmaxSta
   return {m, a.s * expf(a.m - m) + b.s * expf(b.m - m)};
 }
 
-__device__ __forceinline__ SoftmaxStats warp_softmax(SoftmaxStats a) {
-  for (int offset = 16; offset > 0; offset >>= 1) {
-    SoftmaxStats b = {__shfl_xor_sync(FULL_MASK, a.m, offset), __shfl_xor_sync(FULL_MASK, a.s, offset)};
-    a = softmax_merge(a, b);
+// The merged statistics of the warp's lanes, complete in lane 0.
+__device__ __forceinline__ SoftmaxStats warp_softmax(SoftmaxStats a, unsigned lanes) {
+  const unsigned mask = lane_mask(lanes), lane = threadIdx.x & 31;
+  for (unsigned offset = 16; offset > 0; offset >>= 1) {
+    const SoftmaxStats b = {__shfl_down_sync(mask, a.m, offset), __shfl_down_sync(mask, a.s, offset)};
+    if (lane + offset < lanes) a = softmax_merge(a, b);
   }
   return a;
 }
@@ -110,16 +129,20 @@ __device__ __forceinline__ SoftmaxStats warp_softmax(SoftmaxStats a) {
 __device__ __forceinline__ SoftmaxStats block_softmax(SoftmaxStats a) {
   __shared__ float partial_m[32];
   __shared__ float partial_s[32];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  a = warp_softmax(a);
-  __syncthreads();
+  __shared__ SoftmaxStats total;
+  const unsigned lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  a = warp_softmax(a, warp_lanes());
   if (lane == 0) {
     partial_m[warp] = a.m;
     partial_s[warp] = a.s;
   }
   __syncthreads();
-  SoftmaxStats b = lane < warps ? SoftmaxStats{partial_m[lane], partial_s[lane]} : softmax_empty();
-  return warp_softmax(b);
+  if (warp == 0) {
+    a = warp_softmax(lane < warps ? SoftmaxStats{partial_m[lane], partial_s[lane]} : softmax_empty(), warp_lanes());
+    if (lane == 0) total = a;
+  }
+  __syncthreads();
+  return total;
 }
 
 // ---- dropout --------------------------------------------------------------------------------

@@ -138,14 +138,18 @@ inline void run_block(unsigned threads) {
 
 inline void __syncthreads() { emulation::barrier(emulation::block_arrived, emulation::block_generation, blockDim.x); }
 
-inline float __shfl_xor_sync(unsigned, float v, int offset) {
+inline float __shfl_down_sync(unsigned, float v, unsigned offset) {
   const unsigned lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const unsigned lanes = std::min(32u, blockDim.x - warp * 32);
   emulation::warp_exchange[warp][lane] = v;
   emulation::warp_barrier();
-  const float other = emulation::warp_exchange[warp][lane ^ (unsigned)offset];
+  // A source lane past the warp's last gives the caller's own value, as on the GPU.
+  const float other = lane + offset < lanes ? emulation::warp_exchange[warp][lane + offset] : v;
   emulation::warp_barrier();
   return other;
 }
+
+inline unsigned min(unsigned a, unsigned b) { return a < b ? a : b; }
 
 // Fibers switch only at barriers, so a read-modify-write is atomic here.
 inline float atomicAdd(float* address, float v) {

@@ -189,7 +189,8 @@ template <typename T>
 static void check_rmsnorm() {
   const float eps = 1e-5f;
   for (int d : {1, 7, 255, 256, 257, 4097}) {
-    for (int block : {128, 256, 1024}) {
+    // 100: blocks need not be a multiple of the warp size (the last warp is partial).
+    for (int block : {100, 128, 256, 1024}) {
       const int n = 5;
       auto x = random_values<T>((size_t)n * d, -3, 3);
       auto w = random_values<T>(d, 0.5f, 1.5f);
@@ -471,7 +472,7 @@ static void check_cross_entropy() {
   const int ignore = -100;
   const float scale = 1.0f / 3;
   for (int vocab : {1, 5, 1000, 32003}) {
-    for (int block : {128, 256, 1024}) {
+    for (int block : {128, 256, 1000, 1024}) {
       const int n = 7;
       auto x = random_values<T>((size_t)n * vocab, -8, 8);
       std::vector<int> labels(n);
@@ -561,9 +562,10 @@ static void check_sum_f32() {
   Buf<float> dx(x), dsum(1);
   device_zero(dsum.p, sizeof(float));
   launch("sum_f32", 200, 512, dsum.p, (const float*)dx.p, n);
+  launch("sum_f32", 7, 33, dsum.p, (const float*)dx.p, n);  // accumulates; a block of one warp and one lane
   double s = 0;
   for (float v : x) s += v;
-  expect_close<float>("sum_f32", dsum.get(), {s}, 1e-5, 0);
+  expect_close<float>("sum_f32 twice", dsum.get(), {2 * s}, 1e-5, 0);
 }
 
 template <typename SRC, typename DST>
