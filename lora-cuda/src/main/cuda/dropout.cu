@@ -5,14 +5,14 @@
 
 namespace lora4j {
 
-// out = keep(i) ? x * scale : 0 with threshold = round(p * 2^32) and scale = 1 / (1 - p) from the
+// out = x * (keep(i) ? scale : 0), so a dropped negative x gives -0 exactly as the CPU backend, with threshold = round(p * 2^32) and scale = 1 / (1 - p) from the
 // host. i is the flat row-major index of the element, as DropoutMask counts it.
 // out may equal x: element i is read and written by one thread.
 template <typename T>
 __device__ void dropout(T* out, const T* x, long long n, unsigned long long seed, unsigned long long threshold, float scale) {
   for (long long i = global_thread(); i < n; i += grid_threads()) {
     const bool keep = dropout_draw(seed, (unsigned long long)i) >= threshold;
-    out[i] = from_float<T>(keep ? to_float(x[i]) * scale : 0.0f);
+    out[i] = from_float<T>(to_float(x[i]) * (keep ? scale : 0.0f));
   }
 }
 
