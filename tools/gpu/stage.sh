@@ -16,7 +16,7 @@ echo "stage: building jars and test jars" >&2
 # Runtime and test dependencies of the modules with GPU tests, without DJL's CPU natives (the GPU
 # machine never runs the DJL backend, and its jar alone is larger than the whole stage).
 ./mvnw -B -q -pl lora-core dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$root/$out/lib" \
-  -DexcludeArtifactIds=pytorch-native-cpu,lora-sched,lora-tensor,lora-cuda,lora-optim,lora-data,lora-core >/dev/null
+  -DexcludeArtifactIds=pytorch-native-cpu,tokenizers,lora-sched,lora-tensor,lora-cuda,lora-optim,lora-data,lora-core >/dev/null
 ./mvnw -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.13.4 -DoutputDirectory="$root/$out" >/dev/null
 for m in lora-sched lora-tensor lora-cuda lora-optim lora-data lora-core; do
   cp "$m/target/$m-0.1.0-SNAPSHOT.jar" "$out/lib/"
