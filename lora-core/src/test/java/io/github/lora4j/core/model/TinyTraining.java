@@ -7,7 +7,6 @@ import io.github.lora4j.data.TokenBatch;
 import io.github.lora4j.tensor.Backend;
 import io.github.lora4j.tensor.DType;
 import io.github.lora4j.tensor.Tensor;
-import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
@@ -20,7 +19,7 @@ final class TinyTraining {
 
   /** Returns {first loss, last loss}. */
   static float[] run(Backend backend, DType dtype, int steps, float learningRate) throws Exception {
-    try (LlamaModel model = LlamaModel.load(Path.of("src/test/resources/golden/llama_gqa/model"), backend, dtype)) {
+    try (LlamaModel model = LlamaModel.load(HuggingFaceParityTest.GOLDEN.resolve("llama_gqa/model"), backend, dtype)) {
       LoraConfig config = LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0.05).targetModules("all-linear").seed(3).build();
       SplittableRandom random = new SplittableRandom(5);
       int batch = 4;
