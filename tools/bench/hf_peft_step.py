@@ -28,9 +28,9 @@ def main():
         vocab_size=128256, hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
         num_attention_heads=32, num_key_value_heads=8, head_dim=64, rms_norm_eps=1e-5,
         max_position_embeddings=131072, tie_word_embeddings=True,
-        rope_scaling={"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
-                      "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
-        rope_theta=500000.0)
+        # transformers 5 keeps rope settings in rope_parameters (rope_theta and the llama3 scaling).
+        rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0, "low_freq_factor": 1.0,
+                         "high_freq_factor": 4.0, "original_max_position_embeddings": 8192})
     config._attn_implementation = args.attn
     with torch.device("cuda"):
         model = LlamaForCausalLM(config).to(torch.bfloat16)
