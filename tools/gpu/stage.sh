@@ -27,7 +27,7 @@ done
 rm -f "$out"/lib/lora-tensor-0.1.0-SNAPSHOT-tests.jar
 
 echo "stage: jlinking a Java runtime" >&2
-"$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.management,java.naming,java.xml,java.sql,jdk.unsupported,jdk.management \
+"$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.management,java.naming,java.xml,java.sql,jdk.unsupported,jdk.management,jdk.zipfs \
   --strip-debug --no-header-files --no-man-pages --output "$out/jre"
 tar -C "$out" -cJf "$out/jre.tar.xz" jre
 rm -rf "$out/jre"
