@@ -348,7 +348,7 @@ static void check_attention_softmax() {
         bool zeros_exact = true;
         for (size_t r = 0; r < rows; ++r) {
           const int i = (int)(r % Tn), b = (int)(r / Tn / H);
-          double m = -INFINITY, s = 0, dot = 0;
+          double m = -INFINITY, s = 0, dot = 0, abs_dot = 0;
           for (int j = 0; j <= i; ++j)
             if (allowed(b, i, j)) m = std::max(m, (double)(scale * scores[r * Tn + j]));
           for (int j = 0; j <= i; ++j)
@@ -358,11 +358,14 @@ static void check_attention_softmax() {
             if (allowed(b, i, j)) ref[k] = std::exp((double)(scale * scores[k]) - m) / s;
             else zeros_exact &= probs[k] == 0.0f;
             dot += (double)probs[k] * dprobs[k];
+            abs_dot += std::fabs((double)probs[k] * dprobs[k]);
           }
           for (int j = 0; j < Tn; ++j) {
             const size_t k = r * Tn + j;
             ref_ds[k] = scale * (double)probs[k] * (dprobs[k] - dot);
-            terms_ds[k] = scale * (double)probs[k] * (std::fabs(dprobs[k]) + std::fabs(dot));
+            // The fp32 sum of p*dp is off by about eps * sum|p*dp| (not eps * |sum|): cancellation
+            // in the row's dot product is the condition number that bounds dscores' error.
+            terms_ds[k] = scale * (double)probs[k] * (std::fabs(dprobs[k]) + abs_dot);
           }
         }
         const std::string what = tag("attention_softmax_forward", suffix<T>(), {Tn, with_segments, block});
