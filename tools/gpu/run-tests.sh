@@ -17,4 +17,5 @@ filter=(--include-tag=gpu)
 [ $# -gt 0 ] && filter+=("$@")
 exec "$jre/jre/bin/java" --enable-native-access=ALL-UNNAMED -Xmx16g \
   -jar "$stage"/junit-platform-console-standalone-*.jar execute \
-  --class-path "$cp" --scan-class-path "$scan" "${filter[@]}" --details=tree --disable-banner
+  --class-path "$cp" --scan-class-path "$scan" "${filter[@]}" --details=tree --disable-banner \
+  --config=jqwik.database=/tmp/lora4j-jqwik-database

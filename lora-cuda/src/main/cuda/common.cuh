@@ -112,7 +112,9 @@ __device__ __forceinline__ SoftmaxStats softmax_add(SoftmaxStats a, float v) {
 
 __device__ __forceinline__ SoftmaxStats softmax_merge(SoftmaxStats a, SoftmaxStats b) {
   const float m = fmaxf(a.m, b.m);
-  if (m == -INFINITY) return softmax_empty();  // both empty: exp(-inf - -inf) would be NaN
+  // Both without a finite value: exp(-inf - -inf) would be NaN, so add the sums directly, which
+  // keeps a NaN that one side met (NaN never raises m) and is 0 for two empty sides.
+  if (m == -INFINITY) return {m, a.s + b.s};
   return {m, a.s * expf(a.m - m) + b.s * expf(b.m - m)};
 }
 
