@@ -138,31 +138,18 @@ final class CudaDriver {
     return h;
   }
 
-  // Each wrapper below invokes one entry point and checks its status.
+  // Set-up calls (run once per backend) go through invokeWithArguments and one helper; the calls
+  // of a training step (allocation, copies, launches) keep invokeExact.
 
-  static void init() {
-    try {
-      check((int) need(cuInit, "cuInit").invokeExact(0), "cuInit");
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuInit failed: " + t, -1);
-    }
-  }
-
-  static int driverVersion() {
-    return intOut(cuDriverGetVersion, "cuDriverGetVersion");
-  }
-
-  static int deviceCount() {
-    return intOut(cuDeviceGetCount, "cuDeviceGetCount");
-  }
-
-  private static int intOut(MethodHandle h, String name) {
+  /** Calls {@code h(out, args...)} and returns what it wrote to {@code out} (an int or a long). */
+  private static long callOut(MethodHandle h, String name, boolean longOut, Object... args) {
     try (Arena a = Arena.ofConfined()) {
-      MemorySegment out = a.allocate(JAVA_INT);
-      check((int) need(h, name).invokeExact(out), name);
-      return out.get(JAVA_INT, 0);
+      MemorySegment out = a.allocate(JAVA_LONG);
+      Object[] all = new Object[args.length + 1];
+      all[0] = out;
+      System.arraycopy(args, 0, all, 1, args.length);
+      check((int) need(h, name).invokeWithArguments(all), name);
+      return longOut ? out.get(JAVA_LONG, 0) : out.get(JAVA_INT, 0);
     } catch (CudaException e) {
       throw e;
     } catch (Throwable t) {
@@ -170,52 +157,36 @@ final class CudaDriver {
     }
   }
 
+  static void init() {
+    call(() -> (int) need(cuInit, "cuInit").invokeExact(0), "cuInit");
+  }
+
+  static int driverVersion() {
+    return (int) callOut(cuDriverGetVersion, "cuDriverGetVersion", false);
+  }
+
+  static int deviceCount() {
+    return (int) callOut(cuDeviceGetCount, "cuDeviceGetCount", false);
+  }
+
   static int device(int ordinal) {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment out = a.allocate(JAVA_INT);
-      check((int) need(cuDeviceGet, "cuDeviceGet").invokeExact(out, ordinal), "cuDeviceGet(" + ordinal + ")");
-      return out.get(JAVA_INT, 0);
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuDeviceGet failed: " + t, -1);
-    }
+    return (int) callOut(cuDeviceGet, "cuDeviceGet(" + ordinal + ")", false, ordinal);
   }
 
   static String deviceName(int device) {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment out = a.allocate(256);
-      check((int) need(cuDeviceGetName, "cuDeviceGetName").invokeExact(out, 256, device), "cuDeviceGetName");
+      call(() -> (int) need(cuDeviceGetName, "cuDeviceGetName").invokeExact(out, 256, device), "cuDeviceGetName");
       return out.getString(0);
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuDeviceGetName failed: " + t, -1);
     }
   }
 
   static int deviceAttribute(int device, int attribute) {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment out = a.allocate(JAVA_INT);
-      check((int) need(cuDeviceGetAttribute, "cuDeviceGetAttribute").invokeExact(out, attribute, device), "cuDeviceGetAttribute(" + attribute + ")");
-      return out.get(JAVA_INT, 0);
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuDeviceGetAttribute failed: " + t, -1);
-    }
+    return (int) callOut(cuDeviceGetAttribute, "cuDeviceGetAttribute(" + attribute + ")", false, attribute, device);
   }
 
   static long primaryContextRetain(int device) {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment out = a.allocate(JAVA_LONG);
-      check((int) need(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain").invokeExact(out, device), "cuDevicePrimaryCtxRetain");
-      return out.get(JAVA_LONG, 0);
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuDevicePrimaryCtxRetain failed: " + t, -1);
-    }
+    return callOut(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", true, device);
   }
 
   static void primaryContextRelease(int device) {
@@ -227,15 +198,7 @@ final class CudaDriver {
   }
 
   static long streamCreate() {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment out = a.allocate(JAVA_LONG);
-      check((int) need(cuStreamCreate, "cuStreamCreate").invokeExact(out, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
-      return out.get(JAVA_LONG, 0);
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuStreamCreate failed: " + t, -1);
-    }
+    return callOut(cuStreamCreate, "cuStreamCreate", true, CU_STREAM_NON_BLOCKING);
   }
 
   static void streamSynchronize(long stream) {
@@ -251,25 +214,13 @@ final class CudaDriver {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment free = a.allocate(JAVA_LONG);
       MemorySegment total = a.allocate(JAVA_LONG);
-      check((int) need(cuMemGetInfo, "cuMemGetInfo").invokeExact(free, total), "cuMemGetInfo");
+      call(() -> (int) need(cuMemGetInfo, "cuMemGetInfo").invokeExact(free, total), "cuMemGetInfo");
       return new long[] {free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuMemGetInfo failed: " + t, -1);
     }
   }
 
   static long defaultMemoryPool(int device) {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment out = a.allocate(JAVA_LONG);
-      check((int) need(cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool").invokeExact(out, device), "cuDeviceGetDefaultMemPool");
-      return out.get(JAVA_LONG, 0);
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuDeviceGetDefaultMemPool failed: " + t, -1);
-    }
+    return callOut(cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool", true, device);
   }
 
   /** Keeps freed memory in the pool instead of returning it to the driver at each synchronisation. */
@@ -277,11 +228,9 @@ final class CudaDriver {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment value = a.allocate(JAVA_LONG);
       value.set(JAVA_LONG, 0, bytes);
-      check((int) need(cuMemPoolSetAttribute, "cuMemPoolSetAttribute").invokeExact(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, value), "cuMemPoolSetAttribute");
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuMemPoolSetAttribute failed: " + t, -1);
+      call(
+          () -> (int) need(cuMemPoolSetAttribute, "cuMemPoolSetAttribute").invokeExact(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, value),
+          "cuMemPoolSetAttribute");
     }
   }
 
@@ -302,13 +251,8 @@ final class CudaDriver {
   static MemorySegment memAllocHost(long bytes) {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment out = a.allocate(ADDRESS);
-      int rc = (int) need(cuMemAllocHost, "cuMemAllocHost").invokeExact(out, bytes);
-      check(rc, "cuMemAllocHost(" + bytes + " bytes)");
+      call(() -> (int) need(cuMemAllocHost, "cuMemAllocHost").invokeExact(out, bytes), "cuMemAllocHost(" + bytes + " bytes)");
       return out.get(ADDRESS, 0).reinterpret(bytes);
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuMemAllocHost failed: " + t, -1);
     }
   }
 
@@ -333,26 +277,12 @@ final class CudaDriver {
   }
 
   static long moduleLoadData(MemorySegment image) {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment out = a.allocate(JAVA_LONG);
-      check((int) need(cuModuleLoadData, "cuModuleLoadData").invokeExact(out, image), "cuModuleLoadData");
-      return out.get(JAVA_LONG, 0);
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuModuleLoadData failed: " + t, -1);
-    }
+    return callOut(cuModuleLoadData, "cuModuleLoadData", true, image);
   }
 
   static long moduleGetFunction(long module, String name) {
     try (Arena a = Arena.ofConfined()) {
-      MemorySegment out = a.allocate(JAVA_LONG);
-      check((int) need(cuModuleGetFunction, "cuModuleGetFunction").invokeExact(out, module, a.allocateFrom(name)), "cuModuleGetFunction(" + name + ")");
-      return out.get(JAVA_LONG, 0);
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuModuleGetFunction failed: " + t, -1);
+      return callOut(cuModuleGetFunction, "cuModuleGetFunction(" + name + ")", true, module, a.allocateFrom(name));
     }
   }
 
@@ -363,15 +293,7 @@ final class CudaDriver {
   }
 
   static long eventCreate() {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment out = a.allocate(JAVA_LONG);
-      check((int) need(cuEventCreate, "cuEventCreate").invokeExact(out, 0), "cuEventCreate");
-      return out.get(JAVA_LONG, 0);
-    } catch (CudaException e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new CudaException("cuEventCreate failed: " + t, -1);
-    }
+    return callOut(cuEventCreate, "cuEventCreate", true, 0);
   }
 
   static void eventRecord(long event, long stream) {
@@ -395,6 +317,8 @@ final class CudaDriver {
     int status;
     try {
       status = c.invoke();
+    } catch (CudaException e) {
+      throw e;
     } catch (NullPointerException e) {
       throw new CudaException(LOAD_ERROR != null ? LOAD_ERROR : name + " is missing from libcuda.so.1", -1);
     } catch (Throwable t) {
