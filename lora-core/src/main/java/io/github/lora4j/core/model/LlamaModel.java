@@ -38,6 +38,7 @@ public final class LlamaModel implements AutoCloseable {
   private final Tensor lmHead;
   private final List<DecoderLayer> layers;
   private final Tensor invFreq;
+  private boolean gradientCheckpointing;
 
   private LlamaModel(ModelConfig config, Backend backend, DType dtype, Tensor embedTokens, Tensor finalNorm, Tensor lmHead, List<DecoderLayer> layers) {
     this.config = config;
@@ -142,11 +143,22 @@ public final class LlamaModel implements AutoCloseable {
     try (Scope scope = backend.scope()) {
       DecoderLayer.StepContext s = context(batch, adapter, dropoutSeed);
       Tensor x = backend.embedding(embedTokens, backend.fromInts(batch.inputIds(), Shape.of(batch.tokenCount())));
+      // Each layer keeps its activations until its backward, or, with gradient checkpointing, only
+      // its input: the backward then runs the layer's forward again (the same dropout seeds draw the
+      // same masks), trading one more forward for the memory of all but one layer's activations.
+      List<Tensor> inputs = new ArrayList<>(layers.size());
       List<LayerActivations> saved = new ArrayList<>(layers.size());
       for (DecoderLayer layer : layers) {
-        LayerActivations a = layer.forward(x, s);
-        saved.add(a);
-        x = a.output();
+        inputs.add(x);
+        if (gradientCheckpointing) {
+          try (Scope layerScope = backend.scope()) {
+            x = layerScope.keep(layer.forward(x, s).output());
+          }
+        } else {
+          LayerActivations a = layer.forward(x, s);
+          saved.add(a);
+          x = a.output();
+        }
       }
       NormOutput norm = backend.rmsNorm(x, finalNorm, (float) config.rmsNormEps());
       Tensor logits = backend.linear(norm.out(), lmHead, null);
@@ -159,10 +171,47 @@ public final class LlamaModel implements AutoCloseable {
       dLogits.close();
       Tensor dx = backend.rmsNormBackward(dNorm, x, finalNorm, norm.rstd());
       for (int i = layers.size() - 1; i >= 0; i--) {
-        dx = layers.get(i).backward(dx, saved.get(i), s);
+        try (Scope layerScope = backend.scope()) {
+          LayerActivations a = gradientCheckpointing ? layers.get(i).forward(inputs.get(i), s) : saved.get(i);
+          Tensor dOut = dx;
+          dx = layerScope.keep(layers.get(i).backward(dOut, a, s));
+          dOut.close();
+        }
+        // This layer's activations are no longer needed; free them before the next layer's backward.
+        if (!gradientCheckpointing) {
+          close(saved.get(i));
+        }
       }
       return scope.keep(lossSum);
     }
+  }
+
+  /**
+   * With gradient checkpointing on, {@link #forwardBackward} keeps only each layer's input and
+   * recomputes the layer's forward during the backward, as transformers' {@code
+   * gradient_checkpointing=True} does. Gradients are the same; a step costs one more forward.
+   */
+  public void setGradientCheckpointing(boolean on) {
+    this.gradientCheckpointing = on;
+  }
+
+  public boolean gradientCheckpointing() {
+    return gradientCheckpointing;
+  }
+
+  private static void close(LayerActivations a) {
+    // The layer's input is the previous layer's output, still needed by nothing after this point.
+    a.inputNorm().close();
+    a.q().close();
+    a.k().close();
+    a.v().close();
+    a.attention().close();
+    a.mid().close();
+    a.postNorm().close();
+    a.gate().close();
+    a.up().close();
+    a.act().close();
+    a.loraHidden().values().forEach(Tensor::close);
   }
 
   /**

@@ -20,7 +20,8 @@ import java.util.SplittableRandom;
  * dropout 0.1 on q/k/v/o, batch 16 x 182, the seed workload's settings. Prints one JSON line.
  *
  * <p>Arguments (all optional): {@code config=llama-3.2-1b device=cuda dtype=bf16 batch=16 seq=182
- * steps=20 warmup=3 layers=N} ({@code layers} truncates the model, for quick runs on the CPU).
+ * steps=20 warmup=3 layers=N checkpointing=false} ({@code layers} truncates the model, for quick runs
+ * on the CPU).
  */
 public final class LoraStepBenchmark {
   public static void main(String[] args) {
@@ -44,6 +45,7 @@ public final class LoraStepBenchmark {
       long t0 = System.nanoTime();
       try (LlamaModel model = LlamaModel.create(config, backend, dtype, new RandomWeights(0, 0.02));
           LoraAdapter adapter = LoraAdapter.initialize(config, lora, backend)) {
+        model.setGradientCheckpointing(Boolean.parseBoolean(a.getOrDefault("checkpointing", "false")));
         backend.synchronize();
         double loadSeconds = (System.nanoTime() - t0) / 1e9;
         SplittableRandom random = new SplittableRandom(3);
@@ -78,8 +80,9 @@ public final class LoraStepBenchmark {
         last.close();
         System.out.printf(
             Locale.ROOT,
-            "{\"what\":\"lora4j forward+backward\",\"device\":\"%s\",\"config\":\"%s\",\"layers\":%d,\"dtype\":\"%s\",\"batch\":%d,\"seq\":%d,"
+            "{\"what\":\"lora4j forward+backward\",\"checkpointing\":%b,\"device\":\"%s\",\"config\":\"%s\",\"layers\":%d,\"dtype\":\"%s\",\"batch\":%d,\"seq\":%d,"
                 + "\"trainable\":%d,\"ms_per_step\":%.2f,\"tokens_per_s\":%.0f,\"peak_gib\":%.2f,\"weights_gib\":%.2f,\"load_s\":%.1f,\"loss\":%.4f}%n",
+            model.gradientCheckpointing(),
             backend.describe(),
             a.getOrDefault("config", "llama-3.2-1b"),
             config.numHiddenLayers(),
