@@ -1,0 +1,227 @@
+package io.github.lora4j.data;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * Reads a dataset file (JSON Lines, CSV or Parquet) as {@link Example}s, streaming, with a
+ * deterministic train/validation {@link Split}. Records follow TRL's shapes ({@code text}, {@code
+ * prompt}/{@code completion}, {@code messages}); a record that does not fit is an {@link
+ * InvalidRecordException} naming file, line and field, or is skipped and counted with {@link
+ * InvalidRecordPolicy#SKIP_INVALID}.
+ *
+ * <pre>{@code
+ * DatasetReader reader = DatasetReader.builder(Path.of("train.jsonl")).validationFraction(0.05).seed(42).build();
+ * List<Example> train = reader.read(Split.TRAIN).examples();
+ * }</pre>
+ */
+public final class DatasetReader {
+
+  private final Path file;
+  private final FileFormat format;
+  private final RecordDecoder decoder;
+  private final InvalidRecordPolicy policy;
+  private final double validationFraction;
+  private final long seed;
+  private volatile ReadReport lastReport;
+
+  private DatasetReader(Builder b) {
+    this.file = b.file;
+    this.format = b.format != null ? b.format : FileFormat.of(b.file);
+    this.decoder = new RecordDecoder(b.recordFormat, b.textField);
+    this.policy = b.policy;
+    this.validationFraction = b.validationFraction;
+    this.seed = b.seed;
+  }
+
+  /** A reader of {@code file}, its format taken from its extension unless set. */
+  public static Builder builder(Path file) {
+    return new Builder(file);
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  public FileFormat format() {
+    return format;
+  }
+
+  /**
+   * A lazy pass over one side of the split, in file order. Close the stream (try-with-resources)
+   * to close the file; the pass's counts are then in {@link #lastReport()}. Under the strict policy
+   * an invalid record throws {@link InvalidRecordException} from the stream's terminal operation.
+   */
+  public Stream<Example> examples(Split split) {
+    Objects.requireNonNull(split, "split");
+    RecordReader records = open();
+    InvalidRecords invalid = new InvalidRecords(policy, file.toString());
+    long[] counts = new long[2]; // records seen on this side, examples made
+    Spliterator<Example> spliterator =
+        new Spliterators.AbstractSpliterator<>(Long.MAX_VALUE, Spliterator.ORDERED | Spliterator.NONNULL) {
+          @Override
+          public boolean tryAdvance(java.util.function.Consumer<? super Example> action) {
+            while (records.hasNext()) {
+              RawRecord r = records.next();
+              if (!split.contains(seed, validationFraction, r.origin().line())) {
+                continue;
+              }
+              if (r.isBlank()) {
+                invalid.ignore(r.origin(), "blank line");
+                continue;
+              }
+              counts[0]++;
+              Example e;
+              try {
+                if (r.error() != null) {
+                  throw r.error();
+                }
+                e = decoder.decode(r.fields(), r.origin());
+              } catch (InvalidRecordException ex) {
+                invalid.reject(ex);
+                continue;
+              }
+              counts[1]++;
+              action.accept(e);
+              return true;
+            }
+            return false;
+          }
+        };
+    return StreamSupport.stream(spliterator, false)
+        .onClose(
+            () -> {
+              try {
+                records.close();
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+              invalid.logSummary();
+              lastReport = new ReadReport(file.toString(), split, counts[0], counts[1], invalid.counts());
+            });
+  }
+
+  /** Reads one side of the split into memory. */
+  public ReadResult read(Split split) {
+    try (Stream<Example> s = examples(split)) {
+      List<Example> examples = s.toList();
+      s.close();
+      return new ReadResult(examples, lastReport);
+    }
+  }
+
+  /** The counts of the last pass whose stream was closed; null before the first. */
+  public ReadReport lastReport() {
+    return lastReport;
+  }
+
+  private RecordReader open() {
+    try {
+      return switch (format) {
+        case JSONL -> new JsonlReader(input(), file.toString());
+        case CSV -> new CsvReader(input(), file.toString());
+        case PARQUET -> new ParquetRecords(file);
+      };
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private InputStream input() throws IOException {
+    InputStream in = Files.newInputStream(file);
+    return file.getFileName().toString().endsWith(".gz") ? new GZIPInputStream(in, 1 << 16) : in;
+  }
+
+  /**
+   * The examples of one pass and what the pass found.
+   *
+   * @param examples the examples in file order
+   * @param report the counts, including what was skipped
+   */
+  public record ReadResult(List<Example> examples, ReadReport report) {
+    public ReadResult {
+      examples = List.copyOf(examples);
+      Objects.requireNonNull(report, "report");
+    }
+  }
+
+  /** Settings of a {@link DatasetReader}; each setter checks its argument. */
+  public static final class Builder {
+    private final Path file;
+    private FileFormat format;
+    private RecordFormat recordFormat = RecordFormat.AUTO;
+    private String textField = "text";
+    private InvalidRecordPolicy policy = InvalidRecordPolicy.STRICT;
+    private double validationFraction = 0;
+    private long seed = 42;
+
+    private Builder(Path file) {
+      this.file = Objects.requireNonNull(file, "file");
+    }
+
+    /** The file format; by default the file's extension says. */
+    public Builder format(FileFormat format) {
+      this.format = Objects.requireNonNull(format, "format");
+      return this;
+    }
+
+    /** The record shape; {@link RecordFormat#AUTO} (the default) decides per record. */
+    public Builder recordFormat(RecordFormat recordFormat) {
+      this.recordFormat = Objects.requireNonNull(recordFormat, "recordFormat");
+      return this;
+    }
+
+    /** The field of plain-text records, TRL's {@code dataset_text_field}; {@code "text"} by default. */
+    public Builder textField(String textField) {
+      Objects.requireNonNull(textField, "textField");
+      if (textField.isBlank()) {
+        throw new IllegalArgumentException("textField must not be blank");
+      }
+      this.textField = textField;
+      return this;
+    }
+
+    /** What to do with an invalid record; {@link InvalidRecordPolicy#STRICT} by default. */
+    public Builder invalidRecords(InvalidRecordPolicy policy) {
+      this.policy = Objects.requireNonNull(policy, "invalidRecords");
+      return this;
+    }
+
+    /** Shorthand for {@code invalidRecords(SKIP_INVALID)}. */
+    public Builder skipInvalid() {
+      return invalidRecords(InvalidRecordPolicy.SKIP_INVALID);
+    }
+
+    /** The expected share of records held out for validation, in [0, 1); 0 by default. */
+    public Builder validationFraction(double validationFraction) {
+      if (!(validationFraction >= 0 && validationFraction < 1)) {
+        throw new IllegalArgumentException("validationFraction must be in [0, 1): " + validationFraction);
+      }
+      this.validationFraction = validationFraction;
+      return this;
+    }
+
+    /** The seed of the train/validation split; 42 by default. */
+    public Builder seed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    public DatasetReader build() {
+      if (format == null) {
+        FileFormat.of(file); // fails now, naming the file, rather than on the first read
+      }
+      return new DatasetReader(this);
+    }
+  }
+}
