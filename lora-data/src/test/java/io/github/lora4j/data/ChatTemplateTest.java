@@ -16,7 +16,8 @@ class ChatTemplateTest {
 
   @Test
   void llama31TemplateRendersAsTransformersDoes() throws IOException {
-    try (PretrainedTokenizer tokenizer = PretrainedTokenizer.load(TestAssets.llama31Tokenizer())) {
+    {
+      PretrainedTokenizer tokenizer = TestAssets.llama31();
       ChatTemplate template = ChatTemplate.of(tokenizer);
       List<Message> messages = List.of(Message.system("Be brief."), Message.user("  What is 2 + 2?  "), Message.assistant("4\n"));
       String expected =
@@ -37,7 +38,8 @@ class ChatTemplateTest {
 
   @Test
   void assistantSpansCoverContentAndEndOfTurn() throws IOException {
-    try (PretrainedTokenizer tokenizer = PretrainedTokenizer.load(TestAssets.llama31Tokenizer())) {
+    {
+      PretrainedTokenizer tokenizer = TestAssets.llama31();
       ChatTemplate template = ChatTemplate.of(tokenizer);
       List<Message> messages = List.of(Message.user("Hi"), Message.assistant("Hello!"), Message.user("Bye"), Message.assistant("Goodbye."));
       ChatTemplate.Rendered r = template.renderWithAssistantSpans(messages);

@@ -2,12 +2,12 @@ package io.github.lora4j.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.util.Optional;
 import java.util.OptionalInt;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -17,15 +17,21 @@ class PretrainedTokenizerTest {
   static PretrainedTokenizer tokenizer;
 
   @BeforeAll
-  static void load() throws IOException {
-    tokenizer = PretrainedTokenizer.load(TestAssets.llama31Tokenizer());
+  static void load() {
+    tokenizer = TestAssets.llama31();
   }
 
-  @AfterAll
-  static void close() {
-    if (tokenizer != null) {
-      tokenizer.close();
+  @Test
+  void loadsAndClosesOnItsOwn() throws IOException {
+    try (PretrainedTokenizer own = PretrainedTokenizer.load(TestAssets.llama31Tokenizer())) {
+      assertArrayEquals(new int[] {128000, 9906}, own.encode("Hello", true).ids());
     }
+  }
+
+  @Test
+  void missingFileIsAnError() {
+    var e = assertThrows(IOException.class, () -> PretrainedTokenizer.load(java.nio.file.Path.of("no/such/dir")));
+    assertTrue(e.getMessage().contains("no tokenizer file at no/such/dir/tokenizer.json"), e.getMessage());
   }
 
   @Test

@@ -14,7 +14,24 @@ final class TestAssets {
   /** The system property that overrides where the assets are. */
   static final String PROPERTY = "lora4j.testAssets";
 
+  private static PretrainedTokenizer llama31;
+
   private TestAssets() {}
+
+  /**
+   * The Llama 3.1 tokenizer, loaded once for the whole test run (loading parses 9 MB of JSON) and
+   * never closed: tests must not close it.
+   */
+  static synchronized PretrainedTokenizer llama31() {
+    if (llama31 == null) {
+      try {
+        llama31 = PretrainedTokenizer.load(llama31Tokenizer());
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return llama31;
+  }
 
   /** The directory with the Llama 3.1 tokenizer.json and tokenizer_config.json. */
   static Path llama31Tokenizer() {

@@ -14,7 +14,6 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -33,24 +32,24 @@ class TokenizerGoldenTest {
   @BeforeAll
   static void load() throws IOException {
     try (InputStream in = TokenizerGoldenTest.class.getResourceAsStream(FIXTURE)) {
-      assumeTrue(
-          in != null,
-          "golden fixture " + FIXTURE + " not recorded yet: run `python3 tools/golden/tokenizer_ids.py .cache/test-assets/llama3_1` "
-              + "where transformers and tokenizers are installed (the GPU machine; see tools/golden/README.md)");
-      golden = JsonParser.parseReader(new InputStreamReader(in, StandardCharsets.UTF_8)).getAsJsonObject();
+      if (in != null) {
+        golden = JsonParser.parseReader(new InputStreamReader(in, StandardCharsets.UTF_8)).getAsJsonObject();
+      }
     }
-    tokenizer = PretrainedTokenizer.load(TestAssets.llama31Tokenizer());
   }
 
-  @AfterAll
-  static void close() {
-    if (tokenizer != null) {
-      tokenizer.close();
-    }
+  /** Skips the test, saying how to record the fixture, until it is recorded. */
+  private static void assumeRecorded() {
+    assumeTrue(
+        golden != null,
+        "golden fixture " + FIXTURE + " not recorded yet: run `python3 tools/golden/tokenizer_ids.py .cache/test-assets/llama3_1` "
+            + "where transformers and tokenizers are installed (the GPU machine; see tools/golden/README.md)");
+    tokenizer = TestAssets.llama31();
   }
 
   @Test
   void idsMatchHuggingFace() {
+    assumeRecorded();
     assertEquals(golden.get("vocab_size").getAsInt(), tokenizer.vocabSize());
     assertEquals(golden.get("bos_token_id").getAsInt(), tokenizer.bosTokenId().orElseThrow());
     assertEquals(golden.get("eos_token_id").getAsInt(), tokenizer.eosTokenId().orElseThrow());
@@ -76,6 +75,7 @@ class TokenizerGoldenTest {
 
   @Test
   void chatTemplateMatchesTransformers() {
+    assumeRecorded();
     ChatTemplate template = ChatTemplate.of(tokenizer);
     for (JsonElement e : golden.getAsJsonArray("conversations")) {
       JsonObject c = e.getAsJsonObject();
