@@ -151,7 +151,7 @@ class SftDatasetTest {
     assertEquals(3, s.lengths().total());
     String text = s.render();
     assertTrue(text.contains("truncated         1 examples to 6 tokens, 3 tokens cut"), text);
-    assertTrue(text.contains("  truncated"), text);
+    assertTrue(text.contains("    9 |####################                     1  truncated"), text);
 
     SftConfig strict = SftConfig.builder().maxSequenceLength(6).build();
     assertThrows(InvalidRecordException.class, () -> SftDataset.encode(examples, tokenizer, strict));
@@ -174,13 +174,17 @@ class SftDatasetTest {
 
   @Test
   void histogramBinsAndRenders() {
-    LengthHistogram h = LengthHistogram.of(new int[] {3, 12, 17, 18, 45}, 10, 40);
+    LengthHistogram h = LengthHistogram.of(new int[] {13, 22, 27, 28, 41, 55}, 10, 40);
     assertEquals(5, h.binWidth());
-    assertArrayEquals(new long[] {1, 0, 1, 2, 0, 0, 0, 0, 0, 1}, h.counts());
+    assertEquals(10, h.start());
+    assertArrayEquals(new long[] {1, 0, 1, 2, 0, 0, 1, 0, 0, 1}, h.counts());
+    assertEquals(2, h.aboveCutoff());
     String text = h.render(10);
-    assertTrue(text.contains("15-19 |##########"), text);
-    assertTrue(text.contains("45-49 |#####      1  truncated"), text);
+    assertTrue(text.contains("25-29 |##########"), text);
+    assertTrue(text.contains("40-44 |#####      1  (1 truncated)"), text);
+    assertTrue(text.contains("55-59 |#####      1  truncated"), text);
     assertEquals(1, LengthHistogram.of(new int[] {0, 1, 2}, 20, 0).binWidth());
+    assertEquals(0, LengthHistogram.of(new int[0], 20, 0).total());
   }
 
   @Test
