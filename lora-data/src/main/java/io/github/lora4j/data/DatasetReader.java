@@ -63,6 +63,10 @@ public final class DatasetReader {
    * an invalid record throws {@link InvalidRecordException} from the stream's terminal operation.
    */
   public Stream<Example> examples(Split split) {
+    return examples(split, report -> lastReport = report);
+  }
+
+  private Stream<Example> examples(Split split, java.util.function.Consumer<ReadReport> onClose) {
     Objects.requireNonNull(split, "split");
     RecordReader records = open();
     InvalidRecords invalid = new InvalidRecords(policy, file.toString());
@@ -107,20 +111,24 @@ public final class DatasetReader {
                 throw new UncheckedIOException(e);
               }
               invalid.logSummary();
-              lastReport = new ReadReport(file.toString(), split, counts[0], counts[1], invalid.counts());
+              onClose.accept(new ReadReport(file.toString(), split, counts[0], counts[1], invalid.counts()));
             });
   }
 
-  /** Reads one side of the split into memory. */
+  /** Reads one side of the split into memory. Passes may run concurrently. */
   public ReadResult read(Split split) {
-    try (Stream<Example> s = examples(split)) {
-      List<Example> examples = s.toList();
-      s.close();
-      return new ReadResult(examples, lastReport);
+    ReadReport[] report = new ReadReport[1];
+    List<Example> examples;
+    try (Stream<Example> s = examples(split, r -> lastReport = report[0] = r)) {
+      examples = s.toList();
     }
+    return new ReadResult(examples, report[0]);
   }
 
-  /** The counts of the last pass whose stream was closed; null before the first. */
+  /**
+   * The counts of the last pass whose stream was closed; null before the first. With concurrent
+   * passes, use {@link #read}, whose result carries its own counts.
+   */
   public ReadReport lastReport() {
     return lastReport;
   }
