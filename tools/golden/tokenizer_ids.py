@@ -80,8 +80,10 @@ def main():
         for add_generation_prompt in (False, True):
             rendered = fast.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
             ids = fast.apply_chat_template(messages, tokenize=True, add_generation_prompt=add_generation_prompt)
-            if isinstance(ids, dict):  # transformers 5 returns a BatchEncoding
+            if not isinstance(ids, list):  # a BatchEncoding, when return_dict is the default
                 ids = ids["input_ids"]
+            if ids and isinstance(ids[0], list):
+                ids = ids[0]
             conversations.append(
                 {"messages": messages, "add_generation_prompt": add_generation_prompt, "rendered": rendered, "ids": list(ids)}
             )

@@ -184,21 +184,21 @@ public final class PricerData {
       }
       // Tokenizing megabytes of description to keep 179 tokens is waste; no token in Llama's
       // vocabulary is longer than a few dozen characters, so 16 characters a token is ample.
-      String text = scrub(item.title()) + "\n" + contents.substring(0, Math.min(contents.length(), 16 * maxContentTokens));
-      String fitted = fit(text, item.price());
+      String full = scrub(item.title()) + "\n" + contents;
+      String fitted = fit(full.substring(0, Math.min(full.length(), 16 * maxContentTokens)), item.price());
       if (fitted == null) {
         dropped.merge("does not fit " + maxContentTokens + " tokens", 1L, Long::sum);
         continue;
       }
-      if (fitted.length() < text.length()) {
+      if (fitted.length() < full.length()) {
         cut++;
       }
       kept.add(new PricedExample(fitted, item.price(), new Example.PromptCompletion(prompt(fitted), completion(item.price()), item.origin())));
     }
     long total = dropped.values().stream().mapToLong(Long::longValue).sum();
-    if (total > 0) {
-      LOG.info("pricer curation kept {} of {} items; dropped {}: {}", kept.size(), items.size(), total, dropped);
-    }
+    LOG.info(
+        "pricer curation kept {} of {} items ({} cut to {} tokens); dropped {}{}",
+        kept.size(), items.size(), cut, maxContentTokens, total, total > 0 ? ": " + dropped : "");
     return new Curated(kept, items.size(), dropped, cut);
   }
 
