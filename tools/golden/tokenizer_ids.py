@@ -99,9 +99,16 @@ def main():
         "conversations": conversations,
     }
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    # One case per line, so that a diff of a re-recorded fixture shows which case changed.
+    parts = []
+    for key, value in fixture.items():
+        if isinstance(value, list):
+            body = ",\n  ".join(json.dumps(v, ensure_ascii=False) for v in value)
+            parts.append(f' "{key}": [\n  {body}\n ]')
+        else:
+            parts.append(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
     with open(out, "w", encoding="utf-8") as f:
-        json.dump(fixture, f, ensure_ascii=False, indent=1)
-        f.write("\n")
+        f.write("{\n" + ",\n".join(parts) + "\n}\n")
     print(f"wrote {out}: {len(texts)} texts, {len(conversations)} conversations "
           f"(tokenizers {tokenizers.__version__}, transformers {transformers.__version__})")
 

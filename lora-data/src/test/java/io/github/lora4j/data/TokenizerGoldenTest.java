@@ -18,9 +18,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Token ids and chat-template renderings against Hugging Face's, from the fixture that
- * tools/golden/tokenizer_ids.py writes on the GPU machine (transformers and tokenizers are there).
- * Skipped, saying so, until that fixture is recorded.
+ * Token ids, offsets and chat-template renderings against Hugging Face's {@code tokenizers} and
+ * {@code transformers}, from the fixture that tools/golden/tokenizer_ids.py writes (it names the
+ * versions it was made with). Skipped, saying how to record it, when the fixture is missing.
  */
 class TokenizerGoldenTest {
 
@@ -43,7 +43,7 @@ class TokenizerGoldenTest {
     assumeTrue(
         golden != null,
         "golden fixture " + FIXTURE + " not recorded yet: run `python3 tools/golden/tokenizer_ids.py .cache/test-assets/llama3_1` "
-            + "where transformers and tokenizers are installed (the GPU machine; see tools/golden/README.md)");
+            + "with transformers and tokenizers installed (see tools/golden/README.md)");
     tokenizer = TestAssets.llama31();
   }
 
