@@ -20,7 +20,8 @@ import java.util.Objects;
  * A model's Jinja chat template from {@code tokenizer_config.json}, rendered with Jinjava the way
  * transformers' {@code apply_chat_template} renders it: {@code trim_blocks} and {@code
  * lstrip_blocks} on, {@code messages}, {@code add_generation_prompt}, {@code bos_token} and {@code
- * eos_token} bound, and {@code raise_exception} and {@code strftime_now} defined. A template that
+ * eos_token} bound, {@code raise_exception} and {@code strftime_now} defined, and the {@code {%
+ * generation %}} block accepted. A template that
  * writes {@code bos_token} itself is how a chat model gets its BOS: the rendered text is tokenized
  * without adding special tokens, as transformers does.
  *
@@ -201,6 +202,7 @@ public final class ChatTemplate {
     JinjavaConfig config =
         JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).withKeepTrailingNewline(true).withLegacyOverrides(LegacyOverrides.ALL).build();
     Jinjava jinjava = new Jinjava(config);
+    jinjava.registerTag(new GenerationTag());
     try {
       jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class.getMethod("raiseException", String.class)));
       jinjava.registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class.getMethod("strftimeNow", String.class)));

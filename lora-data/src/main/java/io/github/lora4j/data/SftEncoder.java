@@ -2,38 +2,44 @@ package io.github.lora4j.data;
 
 import java.util.Arrays;
 import java.util.Objects;
-import java.util.OptionalInt;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Turns an {@link Example} into token ids and labels as TRL's {@code SFTTrainer} does:
+ * Turns an {@link Example} into token ids and labels as TRL's {@code SFTTrainer} prepares a dataset
+ * (TRL 1.13, checked against it by a golden test):
  *
  * <ul>
- *   <li>text: tokenized with the tokenizer's special tokens (Llama: BOS in front), EOS appended;
- *       every token carries loss;
- *   <li>prompt-completion: {@code prompt + completion} tokenized the same way, EOS appended; with
- *       completion-only loss, tokens that hold any character of the completion (and the EOS) carry
- *       loss, the prompt's do not;
+ *   <li>text: the EOS token's text is appended unless the text already ends with it, then the text
+ *       is tokenized with the tokenizer's special tokens (Llama: BOS in front); every token is a
+ *       label;
+ *   <li>prompt-completion: the same EOS rule for the completion; {@code prompt + completion} is
+ *       tokenized, and with completion-only loss the first {@code n} tokens, where {@code n} is the
+ *       length of the prompt tokenized alone, get no label;
  *   <li>conversation: rendered with the chat template and tokenized without added special tokens
- *       (the template writes BOS and end-of-turn tokens); with assistant-only loss, the tokens of
- *       the assistant's turns carry loss.
+ *       (the template writes BOS and end-of-turn tokens); with assistant-only loss only the tokens
+ *       of the assistant's turns (content and end-of-turn token) are labels.
  * </ul>
  *
  * Then anything past {@code maxSequenceLength} is cut off the end (TRL's {@code keep_start}); the
- * example remembers its untruncated length so the cut is counted. An example left with no token
- * that carries loss is an {@link InvalidRecordException} naming its origin.
+ * example remembers its untruncated length so the cut is counted. An example left with no label
+ * (TRL drops it silently) is an {@link InvalidRecordException} naming its origin.
  */
 public final class SftEncoder {
 
+  private static final Logger LOG = LoggerFactory.getLogger(SftEncoder.class);
+
   private final Tokenizer tokenizer;
   private final SftConfig config;
-  private final OptionalInt eos;
+  private final String eosToken;
   private ChatTemplate template;
+  private boolean warnedPromptMismatch;
 
   public SftEncoder(Tokenizer tokenizer, SftConfig config) {
     this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
     this.config = Objects.requireNonNull(config, "config");
-    this.eos = tokenizer.eosTokenId();
-    if (config.addEos() && eos.isEmpty()) {
+    this.eosToken = tokenizer.eosToken().orElse(null);
+    if (config.addEos() && (eosToken == null || tokenizer.tokenId(eosToken).isEmpty())) {
       throw new IllegalArgumentException("addEos is set but the tokenizer config names no eos_token (or it is not a token)");
     }
   }
@@ -49,14 +55,29 @@ public final class SftEncoder {
    */
   public TokenizedExample encode(Example example) {
     return switch (example) {
-      case Example.Text t -> finish(example, labelled(tokenizer.encode(t.text(), true), 0), "text");
-      case Example.PromptCompletion pc -> {
-        Tokens tokens = tokenizer.encode(pc.prompt() + pc.completion(), true);
-        // A token with any completion character in it is the completion's.
-        yield finish(example, labelled(tokens, config.completionOnlyLoss() ? pc.prompt().length() : 0), "completion");
+      case Example.Text t -> {
+        int[] ids = tokenizer.encode(withEos(t.text()), true).ids();
+        yield truncate(example, ids, ids.clone(), "text");
       }
+      case Example.PromptCompletion pc -> promptCompletion(pc);
       case Example.Conversation c -> conversation(c);
     };
+  }
+
+  private TokenizedExample promptCompletion(Example.PromptCompletion pc) {
+    int[] ids = tokenizer.encode(pc.prompt() + withEos(pc.completion()), true).ids();
+    int[] labels = ids.clone();
+    if (config.completionOnlyLoss()) {
+      int[] promptIds = tokenizer.encode(pc.prompt(), true).ids();
+      if (!Arrays.equals(promptIds, 0, promptIds.length, ids, 0, Math.min(promptIds.length, ids.length)) && !warnedPromptMismatch) {
+        // TRL warns too: a token spans the prompt's end and the completion's start, so the split by
+        // count (TRL's rule, kept for parity) gives that token to the prompt.
+        warnedPromptMismatch = true;
+        LOG.warn("{}: the prompt's tokens are not a prefix of prompt + completion's; tokens are split by the prompt's count, as TRL does (logged once)", pc.origin());
+      }
+      Arrays.fill(labels, 0, Math.min(promptIds.length, labels.length), TokenBatch.IGNORE_INDEX);
+    }
+    return truncate(pc, ids, labels, "completion");
   }
 
   private TokenizedExample conversation(Example.Conversation c) {
@@ -68,50 +89,34 @@ public final class SftEncoder {
     }
     Tokens tokens = tokenizer.encode(r.text(), false);
     int[] ids = tokens.ids();
-    int[] labels = new int[ids.length];
-    Arrays.fill(labels, TokenBatch.IGNORE_INDEX);
-    for (int i = 0; i < ids.length; i++) {
-      boolean trained = !config.assistantOnlyLoss();
-      for (int s = 0; s < r.assistantStarts().length && !trained; s++) {
-        trained = tokens.starts()[i] < r.assistantEnds()[s] && tokens.ends()[i] > r.assistantStarts()[s];
-      }
-      if (trained) {
-        labels[i] = ids[i];
+    int[] labels = ids.clone();
+    if (config.assistantOnlyLoss()) {
+      for (int i = 0; i < ids.length; i++) {
+        boolean assistant = false;
+        for (int s = 0; s < r.assistantStarts().length && !assistant; s++) {
+          assistant = tokens.starts()[i] < r.assistantEnds()[s] && tokens.ends()[i] > r.assistantStarts()[s];
+        }
+        if (!assistant) {
+          labels[i] = TokenBatch.IGNORE_INDEX;
+        }
       }
     }
     return truncate(c, ids, labels, "assistant turns (messages)");
   }
 
-  /** Labels every token that ends after {@code lossFrom} in the text; appends EOS when asked to. */
-  private int[][] labelled(Tokens tokens, int lossFrom) {
-    int[] ids = tokens.ids();
-    boolean appendEos = config.addEos() && (ids.length == 0 || ids[ids.length - 1] != eos.getAsInt());
-    int n = ids.length + (appendEos ? 1 : 0);
-    int[] outIds = Arrays.copyOf(ids, n);
-    int[] labels = new int[n];
-    for (int i = 0; i < ids.length; i++) {
-      labels[i] = tokens.ends()[i] > lossFrom ? ids[i] : TokenBatch.IGNORE_INDEX;
-    }
-    if (appendEos) {
-      outIds[n - 1] = eos.getAsInt();
-      labels[n - 1] = eos.getAsInt();
-    }
-    return new int[][] {outIds, labels};
-  }
-
-  private TokenizedExample finish(Example e, int[][] idsAndLabels, String trainedPart) {
-    return truncate(e, idsAndLabels[0], idsAndLabels[1], trainedPart);
+  private String withEos(String text) {
+    return config.addEos() && !text.endsWith(eosToken) ? text + eosToken : text;
   }
 
   private TokenizedExample truncate(Example e, int[] ids, int[] labels, String trainedPart) {
     int max = config.maxSequenceLength();
     int untruncated = ids.length;
+    if (ids.length == 0) {
+      throw new InvalidRecordException(e.origin(), null, "tokenizes to nothing");
+    }
     if (ids.length > max) {
       ids = Arrays.copyOf(ids, max);
       labels = Arrays.copyOf(labels, max);
-    }
-    if (ids.length == 0) {
-      throw new InvalidRecordException(e.origin(), null, "tokenizes to nothing");
     }
     TokenizedExample t = new TokenizedExample(ids, labels, untruncated, e.origin());
     if (t.lossTokens() == 0) {

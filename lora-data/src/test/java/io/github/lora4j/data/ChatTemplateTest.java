@@ -72,6 +72,15 @@ class ChatTemplateTest {
   }
 
   @Test
+  void generationBlocksRenderTheirBody() {
+    String source = "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}!{% endgeneration %}{% else %}{{ m.content }}{% endif %}{% endfor %}";
+    ChatTemplate t = ChatTemplate.of(source, null, null);
+    ChatTemplate.Rendered r = t.renderWithAssistantSpans(List.of(Message.user("q"), Message.assistant("a")));
+    assertEquals("qa!", r.text());
+    assertEquals("a!", r.text().substring(r.assistantStarts()[0], r.assistantEnds()[0]));
+  }
+
+  @Test
   void namespaceAndTojson() {
     String source = "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.n }} {{ messages[0].content | tojson }}";
     assertEquals("2 \"say \\\"hi\\\"\"", ChatTemplate.of(source, null, null).render(List.of(Message.user("say \"hi\""), Message.user("b")), false));

@@ -23,8 +23,8 @@ class SftEncoderTest {
   void textTrainsOnEveryTokenAndEndsWithEos() {
     TokenizedExample t = new SftEncoder(new CharTokenizer(), DEFAULTS).encode(new Example.Text("ab"));
     assertArrayEquals(new int[] {BOS, id('a'), id('b'), EOS}, t.inputIds());
-    // The BOS label is never a target (labels shift by one), so it is left out.
-    assertArrayEquals(new int[] {IGNORE_INDEX, id('a'), id('b'), EOS}, t.labels());
+    // As in TRL, labels are the ids; the first is never a target (labels shift by one).
+    assertArrayEquals(t.inputIds(), t.labels());
     assertEquals(3, t.lossTokens());
     assertFalse(t.truncated());
   }
@@ -45,7 +45,7 @@ class SftEncoderTest {
     assertArrayEquals(new int[] {IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, id('A'), EOS}, t.labels());
 
     TokenizedExample all = new SftEncoder(new CharTokenizer(), SftConfig.builder().completionOnlyLoss(false).build()).encode(e);
-    assertArrayEquals(new int[] {IGNORE_INDEX, id('Q'), id('?'), id('A'), EOS}, all.labels());
+    assertArrayEquals(new int[] {BOS, id('Q'), id('?'), id('A'), EOS}, all.labels());
   }
 
   @Test
