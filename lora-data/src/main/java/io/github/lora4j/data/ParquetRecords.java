@@ -33,19 +33,42 @@ final class ParquetRecords extends RecordReader {
     try {
       this.file = ParquetFileReader.open(InputFile.of(path));
     } catch (IOException | RuntimeException e) {
-      throw new IOException(path + ": not a readable Parquet file: " + e.getMessage(), e);
+      throw new IOException(path + ": not a readable Parquet file: " + messages(e), e);
     }
-    this.rows = file.rowReader();
+    try {
+      this.rows = file.rowReader();
+    } catch (RuntimeException e) {
+      file.close();
+      throw new IOException(path + ": cannot read rows: " + messages(e), e);
+    }
+  }
+
+  /** The messages of an exception and its causes: Hardwood names a missing codec library deep down. */
+  private static String messages(Throwable e) {
+    StringBuilder out = new StringBuilder();
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String m = t.getMessage();
+      if (m != null && out.indexOf(m) < 0) {
+        out.append(out.isEmpty() ? "" : ": ").append(m);
+      }
+    }
+    return out.toString();
   }
 
   @Override
-  protected RawRecord read() {
-    if (!rows.hasNext()) {
-      return null;
+  protected RawRecord read() throws IOException {
+    try {
+      if (!rows.hasNext()) {
+        return null;
+      }
+      rows.next();
+      row++;
+      return RawRecord.of(new Origin(source, row), struct(rows));
+    } catch (RuntimeException e) {
+      // A damaged file, or a codec whose library is not on the class path (Hardwood names it):
+      // the file cannot be read on, so this is an I/O error, not a skippable record.
+      throw new IOException(source + ": cannot read row " + (row + 1) + ": " + messages(e), e);
     }
-    rows.next();
-    row++;
-    return RawRecord.of(new Origin(source, row), struct(rows));
   }
 
   private static JsonObject struct(StructAccessor s) {

@@ -75,6 +75,30 @@ class ParquetReaderTest {
   }
 
   @Test
+  void readsWhatHuggingFaceDatasetsWrites() {
+    // Written by datasets' to_parquet and by pyarrow (tools/fixtures/hf_parquet.py); the extra
+    // "source" and "score" columns, some null, are ignored.
+    for (String name : List.of("hf_datasets_chat.parquet", "hf_datasets_chat_snappy.parquet")) {
+      Path file = fixture(name);
+      List<Example> examples = DatasetReader.builder(file).build().read(Split.ALL).examples();
+      assertEquals(3, examples.size(), name);
+      assertEquals(
+          new Example.Conversation(List.of(Message.user("\u00dcn\u00efc\u00f6d\u00e9 \u2713"), Message.assistant("\uD83D\uDC4D")), new Origin(file.toString(), 3)),
+          examples.get(2),
+          name);
+    }
+  }
+
+  @Test
+  void aCodecWithoutItsLibraryIsALoudError() {
+    // lora4j ships Snappy only; ZSTD needs com.github.luben:zstd-jni on the class path.
+    Path file = fixture("hf_datasets_chat_zstd.parquet");
+    var e = assertThrows(UncheckedIOException.class, () -> DatasetReader.builder(file).build().read(Split.ALL));
+    assertTrue(e.getMessage().contains(file + ": cannot read"), e.getMessage());
+    assertTrue(e.getMessage().contains("zstd-jni"), e.getMessage());
+  }
+
+  @Test
   void notParquetIsAnIoErrorNamingTheFile() throws IOException {
     Path bogus = dir.resolve("bogus.parquet");
     Files.writeString(bogus, "this is not parquet");
