@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Spliterator;
@@ -12,10 +13,13 @@ import java.util.Spliterators;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 import java.util.zip.GZIPInputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Reads a dataset file (JSON Lines, CSV or Parquet) as {@link Example}s, streaming, with a
- * deterministic train/validation {@link Split}. Records follow TRL's shapes ({@code text}, {@code
+ * Reads a dataset file (JSON Lines, CSV or Parquet), or a directory of them (Hugging Face's shards,
+ * read in name order), as {@link Example}s, streaming, with a deterministic train/validation {@link
+ * Split}. Records follow TRL's shapes ({@code text}, {@code
  * prompt}/{@code completion}, {@code messages}); a record that does not fit is an {@link
  * InvalidRecordException} naming file, line and field, or is skipped and counted with {@link
  * InvalidRecordPolicy#SKIP_INVALID}.
@@ -27,7 +31,10 @@ import java.util.zip.GZIPInputStream;
  */
 public final class DatasetReader {
 
+  private static final Logger LOG = LoggerFactory.getLogger(DatasetReader.class);
+
   private final Path file;
+  private final List<Path> files;
   private final FileFormat format;
   private final RecordDecoder decoder;
   private final InvalidRecordPolicy policy;
@@ -35,26 +42,32 @@ public final class DatasetReader {
   private final long seed;
   private volatile ReadReport lastReport;
 
-  private DatasetReader(Builder b) {
+  private DatasetReader(Builder b, List<Path> files) {
     this.file = b.file;
-    this.format = b.format != null ? b.format : FileFormat.of(b.file);
+    this.files = files;
+    this.format = b.format;
     this.decoder = new RecordDecoder(b.recordFormat, b.textField);
     this.policy = b.policy;
     this.validationFraction = b.validationFraction;
     this.seed = b.seed;
   }
 
-  /** A reader of {@code file}, its format taken from its extension unless set. */
+  /**
+   * A reader of {@code file}, its format taken from its extension unless set; or of every file
+   * with a dataset extension in the directory {@code file}, in name order.
+   */
   public static Builder builder(Path file) {
     return new Builder(file);
   }
 
+  /** The file or directory given. */
   public Path file() {
     return file;
   }
 
-  public FileFormat format() {
-    return format;
+  /** The files read, in order: the file, or the dataset files of the directory. */
+  public List<Path> files() {
+    return files;
   }
 
   /**
@@ -68,7 +81,7 @@ public final class DatasetReader {
 
   private Stream<Example> examples(Split split, java.util.function.Consumer<ReadReport> onClose) {
     Objects.requireNonNull(split, "split");
-    RecordReader records = open();
+    Concatenation records = new Concatenation();
     InvalidRecords invalid = new InvalidRecords(policy, file.toString());
     long[] counts = new long[2]; // records seen on this side, examples made
     Spliterator<Example> spliterator =
@@ -77,7 +90,7 @@ public final class DatasetReader {
           public boolean tryAdvance(java.util.function.Consumer<? super Example> action) {
             while (records.hasNext()) {
               RawRecord r = records.next();
-              if (!split.contains(seed, validationFraction, r.origin().line())) {
+              if (!split.contains(records.splitSeed(), validationFraction, r.origin().line())) {
                 continue;
               }
               if (r.isBlank()) {
@@ -133,21 +146,60 @@ public final class DatasetReader {
     return lastReport;
   }
 
-  private RecordReader open() {
-    try {
-      return switch (format) {
-        case JSONL -> new JsonlReader(input(), file.toString());
-        case CSV -> new CsvReader(input(), file.toString());
-        case PARQUET -> new ParquetRecords(file);
-      };
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
+  /** The records of every file in turn, each file opened when the previous one is done. */
+  private final class Concatenation extends RecordReader {
+    private int next;
+    private RecordReader current;
+    private long splitSeed;
+
+    @Override
+    protected RawRecord read() throws IOException {
+      while (true) {
+        if (current == null) {
+          if (next == files.size()) {
+            return null;
+          }
+          Path f = files.get(next++);
+          current = open(f);
+          // Each file's split depends on its name, not its place in the directory, so that adding a
+          // shard does not move the records of the others.
+          splitSeed = files.size() == 1 ? seed : seed ^ SplitMix64.mix(f.getFileName().toString().hashCode());
+        }
+        if (current.hasNext()) {
+          return current.next();
+        }
+        current.close();
+        current = null;
+      }
+    }
+
+    long splitSeed() {
+      return splitSeed;
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (current != null) {
+        current.close();
+      }
     }
   }
 
-  private InputStream input() throws IOException {
-    InputStream in = Files.newInputStream(file);
-    return file.getFileName().toString().endsWith(".gz") ? new GZIPInputStream(in, 1 << 16) : in;
+  private RecordReader open(Path f) {
+    try {
+      return switch (format != null ? format : FileFormat.of(f)) {
+        case JSONL -> new JsonlReader(input(f), f.toString());
+        case CSV -> new CsvReader(input(f), f.toString());
+        case PARQUET -> new ParquetRecords(f);
+      };
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open " + f + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static InputStream input(Path f) throws IOException {
+    InputStream in = Files.newInputStream(f);
+    return f.getFileName().toString().endsWith(".gz") ? new GZIPInputStream(in, 1 << 16) : in;
   }
 
   /**
@@ -225,11 +277,44 @@ public final class DatasetReader {
       return this;
     }
 
+    /**
+     * @throws IllegalArgumentException when a file's format cannot be told from its name, or a
+     *     directory holds no dataset file
+     * @throws UncheckedIOException when a directory cannot be listed
+     */
     public DatasetReader build() {
-      if (format == null) {
-        FileFormat.of(file); // fails now, naming the file, rather than on the first read
+      if (!Files.isDirectory(file)) {
+        if (format == null) {
+          FileFormat.of(file); // fails now, naming the file, rather than on the first read
+        }
+        return new DatasetReader(this, List.of(file));
       }
-      return new DatasetReader(this);
+      List<Path> files = new ArrayList<>();
+      List<String> ignored = new ArrayList<>();
+      try (Stream<Path> listing = Files.list(file)) {
+        for (Path f : listing.filter(Files::isRegularFile).sorted().toList()) {
+          boolean dataset;
+          try {
+            dataset = format == null ? FileFormat.of(f) != null : FileFormat.of(f) == format;
+          } catch (IllegalArgumentException e) {
+            dataset = false;
+          }
+          if (dataset) {
+            files.add(f);
+          } else {
+            ignored.add(f.getFileName().toString());
+          }
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot list " + file + ": " + e.getMessage(), e);
+      }
+      if (files.isEmpty()) {
+        throw new IllegalArgumentException("no .jsonl, .csv or .parquet file in " + file + (ignored.isEmpty() ? "" : " (it has " + ignored + ")"));
+      }
+      if (!ignored.isEmpty()) {
+        LOG.info("{}: reading {} dataset file(s), ignoring {} other(s): {}", file, files.size(), ignored.size(), ignored);
+      }
+      return new DatasetReader(this, List.copyOf(files));
     }
   }
 }

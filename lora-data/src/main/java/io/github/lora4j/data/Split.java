@@ -3,11 +3,11 @@ package io.github.lora4j.data;
 /**
  * Which side of a {@link DatasetReader}'s deterministic train/validation split to read.
  *
- * <p>A record's side depends only on the seed and the record's line (row) number: it goes to
- * validation when a hash of the two, as a fraction in [0, 1), is below the validation fraction. The
- * split is therefore the same on every pass, with either invalid-record policy, and needs no
- * second pass to count the file first; the validation share is the fraction in expectation, not
- * exactly.
+ * <p>A record's side depends only on the seed, the record's line (row) number and, when a
+ * directory of shards is read, its file's name: it goes to validation when a hash of these, as a
+ * fraction in [0, 1), is below the validation fraction. The split is therefore the same on every
+ * pass, with either invalid-record policy, and when shards are added; it needs no second pass to
+ * count the file first; and the validation share is the fraction in expectation, not exactly.
  */
 public enum Split {
   /** Every record. */

@@ -200,6 +200,39 @@ class DatasetReaderTest {
   }
 
   @Test
+  void readsADirectoryOfShardsInNameOrder() throws IOException {
+    Path shards = Files.createDirectory(dir.resolve("shards"));
+    StringBuilder a = new StringBuilder();
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < 300; i++) {
+      a.append("{\"text\": \"a").append(i).append("\"}\n");
+      b.append("{\"text\": \"b").append(i).append("\"}\n");
+    }
+    Files.writeString(shards.resolve("train-00001.jsonl"), b);
+    Files.writeString(shards.resolve("train-00000.jsonl"), a);
+    Files.writeString(shards.resolve("README.md"), "# not data");
+    DatasetReader reader = DatasetReader.builder(shards).validationFraction(0.2).build();
+    assertEquals(List.of(shards.resolve("train-00000.jsonl"), shards.resolve("train-00001.jsonl")), reader.files());
+    List<Example> all = reader.read(Split.ALL).examples();
+    assertEquals(600, all.size());
+    assertEquals(new Example.Text("a0", new Origin(shards.resolve("train-00000.jsonl").toString(), 1)), all.getFirst());
+    assertEquals(new Example.Text("b0", new Origin(shards.resolve("train-00001.jsonl").toString(), 1)), all.get(300));
+
+    // Shards do not share a split pattern, and adding a shard leaves the others' split alone.
+    List<Example> validation = reader.read(Split.VALIDATION).examples();
+    List<Long> linesA = validation.stream().filter(e -> ((Example.Text) e).text().startsWith("a")).map(e -> e.origin().line()).toList();
+    List<Long> linesB = validation.stream().filter(e -> ((Example.Text) e).text().startsWith("b")).map(e -> e.origin().line()).toList();
+    assertFalse(linesA.equals(linesB));
+    Files.writeString(shards.resolve("train-00002.jsonl"), a);
+    List<Example> again = DatasetReader.builder(shards).validationFraction(0.2).build().read(Split.VALIDATION).examples();
+    assertEquals(validation, again.subList(0, validation.size()));
+
+    Path empty = Files.createDirectory(dir.resolve("empty"));
+    var e = assertThrows(IllegalArgumentException.class, () -> DatasetReader.builder(empty).build());
+    assertTrue(e.getMessage().startsWith("no .jsonl, .csv or .parquet file in " + empty), e.getMessage());
+  }
+
+  @Test
   void unknownExtensionFailsAtBuild() {
     var e = assertThrows(IllegalArgumentException.class, () -> DatasetReader.builder(Path.of("x.txt")).build());
     assertTrue(e.getMessage().contains("x.txt"));
