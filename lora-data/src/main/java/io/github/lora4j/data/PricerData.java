@@ -247,8 +247,9 @@ public final class PricerData {
     // BOS from the post-processor plus the EOS the SFT encoder appends.
     int withSpecials = tokenizer.encode(prompt(text) + completion, true).size() + (tokenizer.eosTokenId().isPresent() ? 1 : 0);
     if (withSpecials > maxSequenceLength) {
+      int specials = withSpecials - contentTokens(text, completion);
       throw new IllegalStateException(
-          "the tokenizer adds " + (withSpecials - maxContentTokens) + " special tokens; maxContentTokens " + maxContentTokens + " and maxSequenceLength " + maxSequenceLength + " leave room for " + (maxSequenceLength - maxContentTokens));
+          "the tokenizer adds " + specials + " special tokens (with EOS), but maxContentTokens " + maxContentTokens + " and maxSequenceLength " + maxSequenceLength + " leave room for " + (maxSequenceLength - maxContentTokens));
     }
     return text;
   }

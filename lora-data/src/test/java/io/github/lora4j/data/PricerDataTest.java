@@ -95,6 +95,14 @@ class PricerDataTest {
   }
 
   @Test
+  void aBudgetWithoutRoomForSpecialTokensIsAConfigurationError() {
+    // BOS and EOS need two tokens between maxContentTokens and maxSequenceLength.
+    PricerData tight = PricerData.builder(new CharTokenizer()).maxContentTokens(400).maxSequenceLength(401).minChars(0).build();
+    var e = assertThrows(IllegalStateException.class, () -> tight.curate(List.of(new PricerItem("Kettle", List.of("x".repeat(1000)), List.of(), Map.of(), "Home", 10))));
+    assertTrue(e.getMessage().startsWith("the tokenizer adds 2 special tokens (with EOS), but maxContentTokens 400 and maxSequenceLength 401 leave room for 1"), e.getMessage());
+  }
+
+  @Test
   void readsAmazonStyleJsonl() throws IOException {
     Path file = dir.resolve("meta.jsonl");
     Files.writeString(
