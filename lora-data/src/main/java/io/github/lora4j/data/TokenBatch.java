@@ -42,6 +42,28 @@ public record TokenBatch(int batchSize, int sequenceLength, int[] inputIds, int[
     return new TokenBatch(batchSize, sequenceLength, inputIds, labels, positions, segments);
   }
 
+  /**
+   * A batch of packed rows: each row holds several examples one after another, numbered by {@code
+   * segments} (1, 2, ... within a row; 0 for padding at the row's end). Positions restart at 0 with
+   * each example, and padding gets position 0, so that each example sees the rotary positions it
+   * would see alone, and the segment map keeps it from attending to its neighbours.
+   */
+  public static TokenBatch packed(int batchSize, int sequenceLength, int[] inputIds, int[] labels, int[] segments) {
+    check("segments", segments, Math.multiplyExact(batchSize, sequenceLength));
+    int[] positions = new int[segments.length];
+    for (int b = 0; b < batchSize; b++) {
+      int position = 0;
+      for (int t = 0; t < sequenceLength; t++) {
+        int i = b * sequenceLength + t;
+        boolean starts = t == 0 || segments[i] != segments[i - 1];
+        position = starts ? 0 : position + 1;
+        positions[i] = segments[i] == 0 ? 0 : position;
+      }
+    }
+    return new TokenBatch(batchSize, sequenceLength, inputIds, labels, positions, segments);
+  }
+
+  /** The number of token slots, padding included: {@code batchSize * sequenceLength}. */
   public int tokenCount() {
     return batchSize * sequenceLength;
   }
