@@ -43,7 +43,8 @@ final class ProgressBar implements MetricsSink {
 
   /**
    * A progress display for a run of {@code totalSteps} starting after {@code firstStep} (0, or the
-   * resumed checkpoint's step), on standard output: a bar when it is a terminal, log lines when not.
+   * resumed checkpoint's step), on standard output: a bar when the JVM runs in a terminal ({@link
+   * java.io.Console#isTerminal()}: standard input and output both are one), log lines when not.
    *
    * @param elapsedBefore the training time before a resume, for the bar's elapsed time
    */
