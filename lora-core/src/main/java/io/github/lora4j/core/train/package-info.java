@@ -1,0 +1,5 @@
+/**
+ * What the training loop leans on: metrics and where they go (metrics.jsonl, TensorBoard, the
+ * console, report.html), run names, atomic checkpoints with rotation and resume, and Hub uploads.
+ */
+package io.github.lora4j.core.train;
