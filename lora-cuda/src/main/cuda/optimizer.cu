@@ -5,8 +5,9 @@
 // torch computes in Python.
 //
 // nvcc would contract a * b + c into one FMA where torch rounds twice, so the products and sums
-// that torch rounds are the _rn intrinsics, which are never contracted, and the FMAs torch does
-// make (its vectorised lerp_ and add(alpha=)) are explicit fmaf. Division and sqrtf are IEEE
+// that torch rounds are the _rn intrinsics, which are never contracted, and the FMAs torch's AVX2
+// and AVX-512 CPU kernels do make (lerp_, add(alpha=), and addcmul_, which GCC contracts) are
+// explicit fmaf. Division and sqrtf are IEEE
 // round-to-nearest (no fast math), as on the CPU.
 #include "common.cuh"
 
@@ -30,7 +31,7 @@ __device__ void adamw_step(float* p, const float* g, float* m, float* v, float* 
     const float gi = __fmul_rn(g[i], grad_scale);
     const float pi = __fmul_rn(p[i], decay);
     const float mi = lerp(m[i], gi, w);
-    const float vi = __fadd_rn(__fmul_rn(v[i], b2), __fmul_rn(__fmul_rn(c2, gi), gi));
+    const float vi = fmaf(__fmul_rn(c2, gi), gi, __fmul_rn(v[i], b2));
     float u = vi;
     if (vmax != nullptr) {
       u = max_nan(vmax[i], vi);

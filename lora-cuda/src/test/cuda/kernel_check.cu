@@ -629,7 +629,7 @@ static void adamw_host(std::vector<float>& p, const std::vector<float>& g, std::
     const float pi = rn_mul(p[i], k.decay);
     const float diff = gi - m[i];
     const float mi = k.w < 0.5f ? std::fmaf(k.w, diff, m[i]) : std::fmaf(k.w - 1.0f, diff, gi);
-    const float vi = rn_add(rn_mul(v[i], k.b2), rn_mul(rn_mul(k.c2, gi), gi));
+    const float vi = std::fmaf(rn_mul(k.c2, gi), gi, rn_mul(v[i], k.b2));
     float u = vi;
     if (vmax) {
       u = std::isnan((*vmax)[i]) || std::isnan(vi) ? NAN : std::max((*vmax)[i], vi);

@@ -258,6 +258,15 @@ public final class CudaBackend implements Backend {
   }
 
   @Override
+  public void toSegment(Tensor t, MemorySegment dst) {
+    CudaTensor c = cuda(t, "toSegment", "t");
+    if (dst.byteSize() != c.bytes()) {
+      throw new IllegalArgumentException("toSegment: dst holds " + dst.byteSize() + " bytes but t " + c.shape() + " " + c.dtype() + " has " + c.bytes());
+    }
+    download(c.pointer(), dst, c.bytes());
+  }
+
+  @Override
   public float[] toFloats(Tensor t) {
     CudaTensor c = cuda(t, "toFloats", "t");
     if (!c.dtype().isFloatingPoint()) {

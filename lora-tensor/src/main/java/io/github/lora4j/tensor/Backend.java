@@ -60,6 +60,14 @@ public interface Backend extends AutoCloseable {
    */
   Tensor fromSegment(MemorySegment src, DType srcType, Shape shape, DType dtype);
 
+  /**
+   * Copies the elements of {@code t} as stored ({@link Tensor#dtype()}, little-endian) into {@code
+   * dst}, which must hold exactly {@code t.numel() * t.dtype().byteSize()} bytes; waits for queued
+   * work. The way back of {@link #fromSegment} for any dtype, e.g. to write a checkpoint without a
+   * heap copy.
+   */
+  void toSegment(Tensor t, MemorySegment dst);
+
   /** Copies a float tensor to the host, widened to float (waits for queued work). */
   float[] toFloats(Tensor t);
 
@@ -224,14 +232,15 @@ public interface Backend extends AutoCloseable {
    * (float) sqrt(biasCorrection2)}, {@code e = (float) eps}, {@code s = (float) -(lr /
    * biasCorrection1)}. Each element then takes these float operations, each rounded once, in this
    * order (torch's {@code mul_}, {@code lerp_}, {@code mul_}, {@code addcmul_}, {@code maximum},
-   * {@code sqrt}, {@code div}, {@code add_} and {@code addcdiv_}):
+   * {@code sqrt}, {@code div}, {@code add_} and {@code addcdiv_} as torch's AVX2 and AVX-512 CPU
+   * kernels compute them: {@code lerp_} is an explicit fused multiply-add, and the compiler fuses
+   * {@code addcmul_}'s {@code self + (value * t1) * t2}):
    *
    * <pre>
    * g = grad * gradScale                       (only when gradScale != 1)
    * p = p * decay                              (only when weightDecay != 0)
    * m = w &lt; 0.5 ? fma(w, g - m, m) : fma(w - 1, g - m, g)     torch's lerp_(g, w)
-   * v = v * b2
-   * v = v + (c2 * g) * g
+   * v = fma(c2 * g, g, v * b2)               torch's mul_(b2).addcmul_(g, g, c2)
    * vMax = max(vMax, v), NaN if either is     (AMSGrad only; u = vMax, else u = v)
    * denom = sqrt(u) / bc2 + e
    * p = p + (s * m) / denom

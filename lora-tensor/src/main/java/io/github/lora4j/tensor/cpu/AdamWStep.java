@@ -11,8 +11,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * One fused AdamW update ({@link Backend#adamwStep}) as a host loop over the tensors' memory, in
  * torch's single-tensor order of float operations. Java's float arithmetic rounds every operation
- * once and never contracts {@code a * b + c}, so the only fused multiply-add is the explicit one of
- * torch's vectorised {@code lerp_}.
+ * once and never contracts {@code a * b + c}, so the fused multiply-adds are exactly the two that
+ * torch's vectorised CPU kernels make: {@code lerp_}'s and {@code addcmul_}'s.
  */
 final class AdamWStep {
   private AdamWStep() {}
@@ -54,8 +54,7 @@ final class AdamWStep {
         float gi = sg.getAtIndex(JAVA_FLOAT, i) * k.gradScale;
         float pi = sp.getAtIndex(JAVA_FLOAT, i) * k.decay;
         float mi = k.lerp(sm.getAtIndex(JAVA_FLOAT, i), gi);
-        float vi = sv.getAtIndex(JAVA_FLOAT, i) * k.b2;
-        vi = vi + (k.c2 * gi) * gi;
+        float vi = Math.fma(k.c2 * gi, gi, sv.getAtIndex(JAVA_FLOAT, i) * k.b2);
         float u = vi;
         if (k.amsgrad) {
           u = Math.max(seg[4].getAtIndex(JAVA_FLOAT, i), vi);

@@ -232,6 +232,17 @@ final class CpuBackend implements Backend {
   }
 
   @Override
+  public void toSegment(Tensor t, MemorySegment dst) {
+    CpuTensor c = OpArgs.tensor(this, "toSegment", "t", t);
+    int size = t.dtype().byteSize();
+    if (dst.byteSize() != t.numel() * size) {
+      throw OpArgs.error("toSegment", "dst holds %d bytes but t %s %s has %d", dst.byteSize(), t.shape(), t.dtype(), t.numel() * size);
+    }
+    // PyTorch's CPU memory is in the host's order, little-endian on every platform lora4j runs on.
+    HostCopy.forEachChunk(c.array(), t.numel(), size, (seg, start, count) -> MemorySegment.copy(seg, 0, dst, start * size, count * size));
+  }
+
+  @Override
   public float[] toFloats(Tensor t) {
     CpuTensor c = OpArgs.tensor(this, "toFloats", "t", t);
     OpArgs.floatType("toFloats", "t", t);

@@ -225,8 +225,7 @@ public abstract class OptimizerContract {
       float gi = g[i] * c.gradScale();
       p[i] = p[i] * decay;
       m[i] = w < 0.5f ? Math.fma(w, gi - m[i], m[i]) : Math.fma(w - 1f, gi - m[i], gi);
-      v[i] = v[i] * b2;
-      v[i] = v[i] + (c2 * gi) * gi;
+      v[i] = Math.fma(c2 * gi, gi, v[i] * b2);
       float u = v[i];
       if (vMax != null) {
         vMax[i] = Math.max(vMax[i], v[i]);
