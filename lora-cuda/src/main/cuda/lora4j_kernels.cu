@@ -8,6 +8,7 @@
 #include "dropout.cu"
 #include "elementwise.cu"
 #include "embedding.cu"
+#include "optimizer.cu"
 #include "rmsnorm.cu"
 #include "rope.cu"
 #include "swiglu.cu"

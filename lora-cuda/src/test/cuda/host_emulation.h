@@ -159,6 +159,9 @@ inline float atomicAdd(float* address, float v) {
 }
 
 inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
 
 #include "../../main/cuda/lora4j_kernels.cu"
 

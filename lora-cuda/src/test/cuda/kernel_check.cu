@@ -605,6 +605,123 @@ static void check_bf16_ties_host() {
   expect(bits(1.0f + 3.0f / 512) == 0x3F81, "host bf16 1 + 0.75 ulp rounds up to 0x3F81");
 }
 
+// ---- optimizer steps
+
+// The host references follow Backend's javadoc (torch's single-tensor order). Each product and
+// sum is a separate statement on volatile floats, so the host compiler cannot contract them.
+static float rn_mul(float a, float b) { volatile float r = a * b; return r; }
+static float rn_add(float a, float b) { volatile float r = a + b; return r; }
+
+struct AdamConsts {
+  float decay, w, b2, c2, bc2, eps, step_size, grad_scale;
+};
+
+static AdamConsts adam_consts(double lr, double beta1, double beta2, double eps, double wd, int step, float grad_scale) {
+  const double bc1 = 1 - std::pow(beta1, step), bc2 = 1 - std::pow(beta2, step);
+  return {(float)(1 - lr * wd), (float)(1 - beta1), (float)beta2, (float)(1 - beta2), (float)std::sqrt(bc2), (float)eps, (float)(-(lr / bc1)),
+          grad_scale};
+}
+
+static void adamw_host(std::vector<float>& p, const std::vector<float>& g, std::vector<float>& m, std::vector<float>& v,
+                       std::vector<float>* vmax, const AdamConsts& k) {
+  for (size_t i = 0; i < p.size(); ++i) {
+    const float gi = rn_mul(g[i], k.grad_scale);
+    const float pi = rn_mul(p[i], k.decay);
+    const float diff = gi - m[i];
+    const float mi = k.w < 0.5f ? std::fmaf(k.w, diff, m[i]) : std::fmaf(k.w - 1.0f, diff, gi);
+    const float vi = std::fmaf(rn_mul(k.c2, gi), gi, rn_mul(v[i], k.b2));
+    float u = vi;
+    if (vmax) {
+      u = std::isnan((*vmax)[i]) || std::isnan(vi) ? NAN : std::max((*vmax)[i], vi);
+      (*vmax)[i] = u;
+    }
+    const float denom = rn_add(std::sqrt(u) / k.bc2, k.eps);
+    p[i] = rn_add(pi, rn_mul(k.step_size, mi) / denom);
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+
+template <typename T>
+static std::vector<double> as_double(const std::vector<T>& v) {
+  return std::vector<double>(v.begin(), v.end());
+}
+
+static void check_adamw() {
+  const long long n = 100003;
+  for (const bool amsgrad : {false, true}) {
+    for (const double beta1 : {0.9, 0.3}) {  // 0.3: lerp's weight 0.7 takes the other branch
+      std::vector<float> p = random_values<float>(n, -2, 2), m(n, 0.0f), v(n, 0.0f), vmax(n, 0.0f);
+      Buf<float> dp(p), dm(m), dv(v), dvmax(vmax), dg(n);
+      for (int step = 1; step <= 3; ++step) {
+        auto g = random_values<float>(n, step == 2 ? -1e-3f : -3, step == 2 ? 1e-3f : 3);
+        g[7] = 0;
+        if (step == 3) g[11] = NAN;  // a NaN gradient reaches p, m, v and vmax of its element only
+        dg.put(g);
+        const AdamConsts k = adam_consts(3e-2, beta1, 0.999, 1e-8, 0.1, step, step == 1 ? 1.0f : 0.37f);
+        launch("adamw_step_f32", step == 2 ? 3 : 400, step == 2 ? 1024 : 256, dp.p, (const float*)dg.p, dm.p, dv.p,
+               amsgrad ? dvmax.p : (float*)nullptr, n, k.decay, k.w, k.b2, k.c2, k.bc2, k.eps, k.step_size, k.grad_scale);
+        adamw_host(p, g, m, v, amsgrad ? &vmax : nullptr, k);
+      }
+      const std::string what = std::string("adamw_step_f32") + (amsgrad ? " amsgrad" : "") + " beta1 " + std::to_string(beta1);
+      // Same operations, same roundings: any difference is a kernel that computes something else.
+      expect_close<float>(what + " p", dp.get(), as_double(p), 0, 0);
+      expect_close<float>(what + " m", dm.get(), as_double(m), 0, 0);
+      expect_close<float>(what + " v", dv.get(), as_double(v), 0, 0);
+      if (amsgrad) expect_close<float>(what + " vmax", dvmax.get(), as_double(vmax), 0, 0);
+    }
+  }
+}
+
+static void check_sgd() {
+  const long long n = 100003;
+  // flags: 1 weight decay, 2 momentum, 4 Nesterov.
+  for (const int flags : {0, 1, 2, 3, 7}) {
+    std::vector<float> p = random_values<float>(n, -2, 2), buf(n, 0.0f);
+    Buf<float> dp(p), dbuf(buf), dg(n);
+    const float wd = 0.01f, mu = 0.9f, c = (float)(1 - 0.1), a = (float)-0.05;
+    for (int step = 1; step <= 3; ++step) {
+      auto g = random_values<float>(n, -1, 1);
+      dg.put(g);
+      const bool first = step == 1;
+      const float grad_scale = step == 3 ? 0.5f : 1.0f;
+      launch("sgd_step_f32", 300, 256, dp.p, (const float*)dg.p, (flags & 2) ? dbuf.p : (float*)nullptr, n, wd, mu, c, a,
+             flags | (first ? 8 : 0), grad_scale);
+      for (long long i = 0; i < n; ++i) {
+        float gi = rn_mul(g[i], grad_scale);
+        if (flags & 1) gi = std::fmaf(wd, p[i], gi);
+        if (flags & 2) {
+          buf[i] = first ? gi : std::fmaf(c, gi, rn_mul(buf[i], mu));
+          gi = (flags & 4) ? std::fmaf(mu, buf[i], gi) : buf[i];
+        }
+        p[i] = std::fmaf(a, gi, p[i]);
+      }
+    }
+    const std::string what = "sgd_step_f32 flags " + std::to_string(flags);
+    expect_close<float>(what + " p", dp.get(), as_double(p), 0, 0);
+    if (flags & 2) expect_close<float>(what + " buf", dbuf.get(), as_double(buf), 0, 0);
+  }
+}
+
+template <typename T>
+static void check_clip_by_norm() {
+  const long long n = 4099;
+  const std::string name = std::string("clip_by_norm") + suffix<T>();
+  auto x = random_values<T>(n, -1, 1);
+  Buf<T> dx(narrow_all<T>(x));
+  Buf<float> dss(1);
+  for (const float ss : {400.0f, 0.25f, (float)NAN}) {
+    dss.put({ss});
+    dx.put(narrow_all<T>(x));
+    launch(name, 5, 256, dx.p, (const float*)dss.p, 2.0f, n);
+    float coef = rn_mul(1.0f / rn_add(std::sqrt(ss), 1e-6f), 2.0f);
+    coef = coef > 1.0f ? 1.0f : coef;
+    std::vector<double> ref(n);
+    for (long long i = 0; i < n; ++i) ref[i] = round_to<T>(x[i] * coef);
+    expect_close<T>(name + " sum of squares " + std::to_string(ss), widen_all(dx.get()), ref, 0, 0);
+  }
+}
+
 // ---- > 2^32 elements (--large)
 
 static void check_large() {
@@ -655,9 +772,11 @@ static std::vector<std::string> expected_names() {
   for (const char* base : {"embedding_forward", "rmsnorm_forward", "rmsnorm_backward", "rope", "attention_pack", "attention_unpack",
                            "attention_softmax_forward", "attention_softmax_backward", "swiglu_forward", "swiglu_backward", "dropout",
                            "cross_entropy_forward", "cross_entropy_backward", "add", "add_inplace", "scale_inplace", "axpy", "bias_add",
-                           "sum_squares"})
+                           "sum_squares", "clip_by_norm"})
     for (const char* s : {"_f32", "_bf16", "_f16"}) names.push_back(std::string(base) + s);
   names.push_back("sum_f32");
+  names.push_back("adamw_step_f32");
+  names.push_back("sgd_step_f32");
   for (const char* c : {"cast_f32_bf16", "cast_f32_f16", "cast_bf16_f32", "cast_bf16_f16", "cast_f16_f32", "cast_f16_bf16"})
     names.push_back(c);
   return names;
@@ -682,6 +801,7 @@ static void check_dtype() {
   check_dropout<T>();
   check_cross_entropy<T>();
   check_elementwise<T>();
+  check_clip_by_norm<T>();
 }
 
 int main(int argc, char** argv) {
@@ -709,6 +829,8 @@ int main(int argc, char** argv) {
   check_dtype<__nv_bfloat16>();
   check_dtype<__half>();
   check_sum_f32();
+  check_adamw();
+  check_sgd();
   check_cast<float, __nv_bfloat16>("cast_f32_bf16");
   check_cast<float, __half>("cast_f32_f16");
   check_cast<__nv_bfloat16, float>("cast_bf16_f32");

@@ -17,6 +17,7 @@ import io.github.lora4j.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -254,6 +255,15 @@ public final class CudaBackend implements Backend {
       done += chunk;
     }
     stagingOffset = 0;
+  }
+
+  @Override
+  public void toSegment(Tensor t, MemorySegment dst) {
+    CudaTensor c = cuda(t, "toSegment", "t");
+    if (dst.byteSize() != c.bytes()) {
+      throw new IllegalArgumentException("toSegment: dst holds " + dst.byteSize() + " bytes but t " + c.shape() + " " + c.dtype() + " has " + c.bytes());
+    }
+    download(c.pointer(), dst, c.bytes());
   }
 
   @Override
@@ -665,6 +675,76 @@ public final class CudaBackend implements Backend {
     CudaTensor d = allocate(lg.shape(), lg.dtype());
     kernels.launch(Kernels.name("cross_entropy_backward", lg.dtype()), stream, n, ROW_BLOCK, d, lg, lb, n, vocab, ignoreIndex, scale);
     return d;
+  }
+
+  // ---- optimizer steps ----
+
+  @Override
+  public Tensor sumOfSquares(List<? extends Tensor> xs) {
+    CudaTensor out = (CudaTensor) zeros(Shape.of(), DType.F32);
+    // sum_squares accumulates into *out, so every tensor adds to the same scalar: one pass each.
+    for (int i = 0; i < xs.size(); i++) {
+      CudaTensor x = floats(xs.get(i), "sumOfSquares", "xs[" + i + "]");
+      long n = x.numel();
+      kernels.launch(Kernels.name("sum_squares", x.dtype()), stream, Math.min(grid(n), 1024), ELEMENTWISE_BLOCK, out, x, n);
+    }
+    return out;
+  }
+
+  @Override
+  public void clipByNormInPlace(List<? extends Tensor> xs, Tensor sumOfSquares, float maxNorm) {
+    CudaTensor ss = cuda(sumOfSquares, "clipByNormInPlace", "sumOfSquares");
+    if (ss.dtype() != DType.F32 || ss.numel() != 1) {
+      throw new IllegalArgumentException("clipByNormInPlace: sumOfSquares must be an F32 scalar, not " + ss.shape() + " " + ss.dtype());
+    }
+    for (int i = 0; i < xs.size(); i++) {
+      CudaTensor x = floats(xs.get(i), "clipByNormInPlace", "xs[" + i + "]");
+      long n = x.numel();
+      kernels.launch(Kernels.name("clip_by_norm", x.dtype()), stream, grid(n), ELEMENTWISE_BLOCK, x, ss, maxNorm, n);
+    }
+  }
+
+  @Override
+  public void adamwStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor maxExpAvgSq, double lr, double beta1, double beta2,
+      double eps, double weightDecay, double biasCorrection1, double biasCorrection2, float gradScale) {
+    String op = "adamwStep";
+    CudaTensor p = state(param, param, op, "param");
+    CudaTensor g = state(grad, param, op, "grad");
+    CudaTensor m = state(expAvg, param, op, "expAvg");
+    CudaTensor v = state(expAvgSq, param, op, "expAvgSq");
+    CudaTensor vMax = maxExpAvgSq == null ? null : state(maxExpAvgSq, param, op, "maxExpAvgSq");
+    long n = p.numel();
+    // The constants Backend's javadoc names, each rounded from its double once.
+    kernels.launch("adamw_step_f32", stream, grid(n), ELEMENTWISE_BLOCK, p, g, m, v, vMax, n, (float) (1 - lr * weightDecay), (float) (1 - beta1),
+        (float) beta2, (float) (1 - beta2), (float) Math.sqrt(biasCorrection2), (float) eps, (float) -(lr / biasCorrection1), gradScale);
+  }
+
+  @Override
+  public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, double lr, double momentum, double dampening, double weightDecay,
+      boolean nesterov, boolean firstStep, float gradScale) {
+    String op = "sgdStep";
+    CudaTensor p = state(param, param, op, "param");
+    CudaTensor g = state(grad, param, op, "grad");
+    if (momentum != 0 && momentumBuffer == null) {
+      throw new IllegalArgumentException(op + ": momentumBuffer must not be null when momentum is " + momentum);
+    }
+    CudaTensor buf = momentum == 0 ? null : state(momentumBuffer, param, op, "momentumBuffer");
+    int flags = (weightDecay != 0 ? 1 : 0) | (momentum != 0 ? 2 : 0) | (nesterov ? 4 : 0) | (firstStep ? 8 : 0);
+    long n = p.numel();
+    kernels.launch("sgd_step_f32", stream, grid(n), ELEMENTWISE_BLOCK, p, g, buf, n, (float) weightDecay, (float) momentum, (float) (1 - dampening),
+        (float) -lr, flags, gradScale);
+  }
+
+  /** An F32 tensor with the element count of {@code param}, as every optimizer state is. */
+  private static CudaTensor state(Tensor t, Tensor param, String op, String arg) {
+    CudaTensor c = cuda(t, op, arg);
+    if (c.dtype() != DType.F32) {
+      throw new IllegalArgumentException(op + ": " + arg + " must be F32, not " + c.dtype());
+    }
+    if (c.numel() != param.numel()) {
+      throw new IllegalArgumentException(op + ": " + arg + " " + c.shape() + " must have the " + param.numel() + " elements of param " + param.shape());
+    }
+    return c;
   }
 
   // ---- argument checks ----

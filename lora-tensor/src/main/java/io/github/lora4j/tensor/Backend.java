@@ -1,6 +1,7 @@
 package io.github.lora4j.tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * The ops that LoRA training of a Llama-family model needs, forward and backward, on one device.
@@ -58,6 +59,14 @@ public interface Backend extends AutoCloseable {
    * without a heap copy of the whole tensor.
    */
   Tensor fromSegment(MemorySegment src, DType srcType, Shape shape, DType dtype);
+
+  /**
+   * Copies the elements of {@code t} as stored ({@link Tensor#dtype()}, little-endian) into {@code
+   * dst}, which must hold exactly {@code t.numel() * t.dtype().byteSize()} bytes; waits for queued
+   * work. The way back of {@link #fromSegment} for any dtype, e.g. to write a checkpoint without a
+   * heap copy.
+   */
+  void toSegment(Tensor t, MemorySegment dst);
 
   /** Copies a float tensor to the host, widened to float (waits for queued work). */
   float[] toFloats(Tensor t);
@@ -181,6 +190,89 @@ public interface Backend extends AutoCloseable {
    * counted rows and zero on ignored ones, in the dtype of the logits.
    */
   Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, float scale);
+
+  // ---- optimizer steps ----
+  //
+  // Each step is one op per parameter tensor (one fused kernel on a GPU) that updates the parameter
+  // and its state in place. Parameters, gradients and states are F32. Hyperparameters are Java
+  // doubles, as torch's Python floats are: a backend derives each per-step constant from them in
+  // double and rounds it to float once, exactly where torch rounds a Python scalar to the tensor's
+  // float32, so that results agree with torch's bit for bit where the arithmetic below is followed.
+  // No step reads anything back to the host.
+
+  /**
+   * The sum of the squares of every element of every tensor in {@code xs}, accumulated in fp32, as
+   * one F32 tensor of shape []: the squared global norm of a model's gradients, for clipping, in one
+   * pass over each tensor and without host synchronisation. The summation order is the backend's
+   * (a GPU's varies from run to run in the last bits).
+   */
+  Tensor sumOfSquares(List<? extends Tensor> xs);
+
+  /**
+   * Global-norm clipping as {@code torch.nn.utils.clip_grad_norm_}: multiplies every element of every
+   * tensor in {@code xs} by {@code min(1, (1 / (sqrt(sumOfSquares) + 1e-6)) * maxNorm)}, computed in
+   * fp32 with one rounding per operation (torch evaluates {@code max_norm / (total_norm + 1e-6)} as
+   * a reciprocal times {@code max_norm}) from the F32 [] device scalar {@code sumOfSquares} (from
+   * {@link #sumOfSquares(List)}) without reading it back. A non-finite norm makes the coefficient, and so the tensors, non-finite (torch
+   * does the same with {@code error_if_nonfinite=False}).
+   */
+  void clipByNormInPlace(List<? extends Tensor> xs, Tensor sumOfSquares, float maxNorm);
+
+  /**
+   * One update of one parameter by {@code torch.optim.AdamW} ({@code foreach=False, fused=False}:
+   * the single-tensor arithmetic of torch's Adam with decoupled weight decay), in place on {@code
+   * param}, {@code expAvg} (m), {@code expAvgSq} (v) and {@code maxExpAvgSq} (AMSGrad's running
+   * maximum of v; null without AMSGrad). All F32 with the element count of {@code param}; {@code
+   * grad} is read only.
+   *
+   * <p>The caller counts steps from 1 and passes {@code biasCorrection1 = 1 - beta1^step} and {@code
+   * biasCorrection2 = 1 - beta2^step}, computed in double (1 for no correction). The backend rounds
+   * these constants to float once: {@code decay = (float) (1 - lr * weightDecay)}, {@code w =
+   * (float) (1 - beta1)}, {@code b2 = (float) beta2}, {@code c2 = (float) (1 - beta2)}, {@code bc2 =
+   * (float) sqrt(biasCorrection2)}, {@code e = (float) eps}, {@code s = (float) -(lr /
+   * biasCorrection1)}. Each element then takes these float operations, each rounded once, in this
+   * order (torch's {@code mul_}, {@code lerp_}, {@code mul_}, {@code addcmul_}, {@code maximum},
+   * {@code sqrt}, {@code div}, {@code add_} and {@code addcdiv_} as torch's AVX2 and AVX-512 CPU
+   * kernels compute them: {@code lerp_} is an explicit fused multiply-add, and the compiler fuses
+   * {@code addcmul_}'s {@code self + (value * t1) * t2}):
+   *
+   * <pre>
+   * g = grad * gradScale                       (only when gradScale != 1)
+   * p = p * decay                              (only when weightDecay != 0)
+   * m = w &lt; 0.5 ? fma(w, g - m, m) : fma(w - 1, g - m, g)     torch's lerp_(g, w)
+   * v = fma(c2 * g, g, v * b2)               torch's mul_(b2).addcmul_(g, g, c2)
+   * vMax = max(vMax, v), NaN if either is     (AMSGrad only; u = vMax, else u = v)
+   * denom = sqrt(u) / bc2 + e
+   * p = p + (s * m) / denom
+   * </pre>
+   *
+   * {@code gradScale} multiplies the gradient as it is read (the inverse loss scale times the
+   * clipping coefficient); {@code grad} itself is not changed.
+   */
+  void adamwStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor maxExpAvgSq,
+      double lr, double beta1, double beta2, double eps, double weightDecay,
+      double biasCorrection1, double biasCorrection2, float gradScale);
+
+  /**
+   * One update of one parameter by {@code torch.optim.SGD} ({@code foreach=False}), in place on
+   * {@code param} and {@code momentumBuffer} (null when {@code momentum == 0}). All F32 with the
+   * element count of {@code param}; {@code grad} is read only. {@code firstStep} is true on the
+   * parameter's first update, when torch's buffer does not exist yet and is created as a copy of
+   * the gradient (no dampening). With the float constants {@code wd = (float) weightDecay}, {@code
+   * mu = (float) momentum}, {@code c = (float) (1 - dampening)} and {@code a = (float) -lr}, each
+   * element takes (torch's {@code add(alpha=)} is a fused multiply-add on the CPU):
+   *
+   * <pre>
+   * g = grad * gradScale                       (only when gradScale != 1)
+   * g = fma(wd, p, g)                          (only when weightDecay != 0)
+   * buf = firstStep ? g : fma(c, g, buf * mu)  (only when momentum != 0)
+   * g = nesterov ? fma(mu, buf, g) : buf       (only when momentum != 0)
+   * p = fma(a, g, p)
+   * </pre>
+   */
+  void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer,
+      double lr, double momentum, double dampening, double weightDecay, boolean nesterov,
+      boolean firstStep, float gradScale);
 
   @Override
   void close();

@@ -16,6 +16,7 @@ import io.github.lora4j.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -231,6 +232,17 @@ final class CpuBackend implements Backend {
   }
 
   @Override
+  public void toSegment(Tensor t, MemorySegment dst) {
+    CpuTensor c = OpArgs.tensor(this, "toSegment", "t", t);
+    int size = t.dtype().byteSize();
+    if (dst.byteSize() != t.numel() * size) {
+      throw OpArgs.error("toSegment", "dst holds %d bytes but t %s %s has %d", dst.byteSize(), t.shape(), t.dtype(), t.numel() * size);
+    }
+    // PyTorch's CPU memory is in the host's order, little-endian on every platform lora4j runs on.
+    HostCopy.forEachChunk(c.array(), t.numel(), size, (seg, start, count) -> MemorySegment.copy(seg, 0, dst, start * size, count * size));
+  }
+
+  @Override
   public float[] toFloats(Tensor t) {
     CpuTensor c = OpArgs.tensor(this, "toFloats", "t", t);
     OpArgs.floatType("toFloats", "t", t);
@@ -415,6 +427,30 @@ final class CpuBackend implements Backend {
   @Override
   public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, float scale) {
     return CrossEntropy.backward(this, logits, labels, ignoreIndex, scale);
+  }
+
+  // ---- optimizer steps ----
+
+  @Override
+  public Tensor sumOfSquares(List<? extends Tensor> xs) {
+    return GlobalNorm.sumOfSquares(this, xs);
+  }
+
+  @Override
+  public void clipByNormInPlace(List<? extends Tensor> xs, Tensor sumOfSquares, float maxNorm) {
+    GlobalNorm.clipInPlace(this, xs, sumOfSquares, maxNorm);
+  }
+
+  @Override
+  public void adamwStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor maxExpAvgSq, double lr, double beta1, double beta2,
+      double eps, double weightDecay, double biasCorrection1, double biasCorrection2, float gradScale) {
+    AdamWStep.step(this, param, grad, expAvg, expAvgSq, maxExpAvgSq, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2, gradScale);
+  }
+
+  @Override
+  public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, double lr, double momentum, double dampening, double weightDecay,
+      boolean nesterov, boolean firstStep, float gradScale) {
+    SgdStep.step(this, param, grad, momentumBuffer, lr, momentum, dampening, weightDecay, nesterov, firstStep, gradScale);
   }
 
   /** Frees every tensor of this backend; tensors still referenced report {@link Tensor#isClosed()}. */

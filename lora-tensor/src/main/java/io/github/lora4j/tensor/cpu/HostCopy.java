@@ -49,6 +49,66 @@ final class HostCopy {
     }
   }
 
+  /** What to do with one slice of several arrays: {@code segments[k]} holds elements {@code [start, start + count)} of array k. */
+  @FunctionalInterface
+  interface LockstepVisitor {
+    void visit(MemorySegment[] segments, long start, long count);
+  }
+
+  /**
+   * Visits the same element range of several contiguous arrays of {@code numel} elements at once,
+   * {@code elementBytes[k]} bytes per element of array k, slice by slice, for ops that read and
+   * write several tensors element by element (the optimizer steps). Writes through the segments
+   * change the tensors.
+   */
+  static void forEachChunk(NDArray[] arrays, int[] elementBytes, long numel, LockstepVisitor visitor) {
+    if (numel == 0) {
+      return;
+    }
+    int widest = 1;
+    for (int b : elementBytes) {
+      widest = Math.max(widest, b);
+    }
+    long chunk = Math.max(1, CHUNK_BYTES / widest);
+    MemorySegment[] segments = new MemorySegment[arrays.length];
+    if (numel <= chunk) {
+      for (int k = 0; k < arrays.length; k++) {
+        segments[k] = MemorySegment.ofBuffer(arrays[k].toByteBuffer(true));
+      }
+      visitor.visit(segments, 0, numel);
+      return;
+    }
+    NDArray[] flat = new NDArray[arrays.length];
+    try {
+      for (int k = 0; k < arrays.length; k++) {
+        flat[k] = arrays[k].reshape(numel);
+      }
+      for (long start = 0; start < numel; start += chunk) {
+        long count = Math.min(chunk, numel - start);
+        NDArray[] slices = new NDArray[arrays.length];
+        try {
+          for (int k = 0; k < arrays.length; k++) {
+            slices[k] = flat[k].get(new NDIndex("{}:{}", start, start + count));
+            segments[k] = MemorySegment.ofBuffer(slices[k].toByteBuffer(true));
+          }
+          visitor.visit(segments, start, count);
+        } finally {
+          closeAll(slices);
+        }
+      }
+    } finally {
+      closeAll(flat);
+    }
+  }
+
+  private static void closeAll(NDArray[] arrays) {
+    for (NDArray a : arrays) {
+      if (a != null) {
+        a.close();
+      }
+    }
+  }
+
   /** Writes {@code values} into F32 {@code array}, rounding each to {@code precision}. */
   static void writeFloats(NDArray array, float[] values, DType precision) {
     forEachChunk(array, values.length, 4, (seg, start, count) -> {

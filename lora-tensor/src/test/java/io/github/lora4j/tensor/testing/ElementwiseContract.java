@@ -73,6 +73,23 @@ public abstract class ElementwiseContract extends OpContract {
   }
 
   @Example
+  void toSegmentCopiesTheStoredElements() {
+    float[] data = {1.5f, -2.25f, 3.1f, Float.NaN, -0f};
+    try (Scope _ = backend().scope(); java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      Tensor t = upload(data, Shape.of(data.length));
+      var bytes = arena.allocate(data.length * (long) t.dtype().byteSize());
+      backend().toSegment(t, bytes);
+      Tensor back = backend().fromSegment(bytes, t.dtype(), t.shape(), t.dtype());
+      assertArrayEquals(stored(data), download("toSegment then fromSegment", back));
+      Tensor ints = backend().fromInts(new int[] {7, -1, Integer.MIN_VALUE}, Shape.of(3));
+      var intBytes = arena.allocate(12);
+      backend().toSegment(ints, intBytes);
+      assertArrayEquals(new int[] {7, -1, Integer.MIN_VALUE},
+          intBytes.toArray(java.lang.foreign.ValueLayout.JAVA_INT.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN)), "I32 as stored, little-endian");
+    }
+  }
+
+  @Example
   void zeroInPlaceAndCopyIntoWriteThroughViews() {
     try (Scope _ = backend().scope()) {
       Tensor dst = upload(new float[] {Float.NaN, 1, Float.POSITIVE_INFINITY, 3}, Shape.of(2, 2));
