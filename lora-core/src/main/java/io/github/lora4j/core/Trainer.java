@@ -45,6 +45,17 @@ public final class Trainer {
     return new Builder();
   }
 
+  /**
+   * Trains: loads the model, tokenizer and data, runs the optimizer steps, and writes metrics
+   * (metrics.jsonl, TensorBoard events), checkpoints, report.html and the final PEFT adapter under
+   * {@code outputDir/runName/}.
+   *
+   * @throws java.io.IOException when a file cannot be read or written
+   */
+  public io.github.lora4j.core.train.TrainingResult fit() throws java.io.IOException {
+    return io.github.lora4j.core.train.TrainingLoop.run(config);
+  }
+
   /** The validated settings of this trainer. */
   public TrainerConfig config() {
     return config;
@@ -399,8 +410,8 @@ public final class Trainer {
       if (runName != null && !NAME.matcher(runName).matches()) {
         problems.add("runName must be letters, digits, '.', '_' or '-' (it names a directory): '" + runName + "'");
       }
-      if (resumeFrom != null && !resumeFrom.equals("latest") && !Files.isDirectory(Path.of(resumeFrom))) {
-        problems.add("resumeFrom must be \"latest\" or a checkpoint directory: " + resumeFrom);
+      if (resumeFrom != null) {
+        problems.add("resumeFrom is not supported yet (checkpoints are written, resuming from them is not): " + resumeFrom);
       }
       if (!problems.isEmpty()) {
         throw new TrainerConfigException(problems);

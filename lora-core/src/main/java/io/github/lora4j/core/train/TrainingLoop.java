@@ -1,0 +1,297 @@
+package io.github.lora4j.core.train;
+
+import io.github.lora4j.core.TrainerConfig;
+import io.github.lora4j.core.lora.LoraAdapter;
+import io.github.lora4j.core.lora.LoraConfig;
+import io.github.lora4j.core.lora.LoraLayout;
+import io.github.lora4j.core.lora.LoraModule;
+import io.github.lora4j.core.lora.PeftAdapters;
+import io.github.lora4j.core.model.LlamaModel;
+import io.github.lora4j.data.DatasetReader;
+import io.github.lora4j.data.PretrainedTokenizer;
+import io.github.lora4j.data.SftConfig;
+import io.github.lora4j.data.SftDataset;
+import io.github.lora4j.data.Split;
+import io.github.lora4j.data.TokenBatch;
+import io.github.lora4j.optim.AdamW;
+import io.github.lora4j.optim.GradientAccumulation;
+import io.github.lora4j.optim.Optimizer;
+import io.github.lora4j.optim.OptimizerBuilder;
+import io.github.lora4j.optim.Parameter;
+import io.github.lora4j.optim.SGD;
+import io.github.lora4j.optim.StepResult;
+import io.github.lora4j.sched.LearningRateSchedule;
+import io.github.lora4j.sched.ScheduleBuilder;
+import io.github.lora4j.sched.ScheduleType;
+import io.github.lora4j.sched.Schedules;
+import io.github.lora4j.tensor.Backend;
+import io.github.lora4j.tensor.Backends;
+import io.github.lora4j.tensor.DType;
+import io.github.lora4j.tensor.Device;
+import io.github.lora4j.tensor.Shape;
+import io.github.lora4j.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The training loop behind {@link io.github.lora4j.core.Trainer#fit()}: loads the model, tokenizer
+ * and data, then runs optimizer steps of {@code gradientAccumulationSteps} micro-batches each
+ * (normalised by the loss tokens of all of them), logging, evaluating and checkpointing on schedule.
+ * Not a public entry point of its own: use the Trainer.
+ */
+public final class TrainingLoop {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
+
+  private final TrainerConfig c;
+  private final Clock clock;
+
+  private TrainingLoop(TrainerConfig config, Clock clock) {
+    this.c = config;
+    this.clock = clock;
+  }
+
+  /** Runs the training that {@code config} describes. */
+  public static TrainingResult run(TrainerConfig config) throws IOException {
+    return new TrainingLoop(config, Clock.systemUTC()).run();
+  }
+
+  private TrainingResult run() throws IOException {
+    try (Backend backend = Backends.open(c.device())) {
+      DType dtype = c.computeType().orElse(backend.device().kind() == Device.Kind.CUDA ? DType.BF16 : DType.F32);
+      LOG.info("training on {} in {}", backend.describe(), dtype);
+      SftDataset train;
+      Optional<SftDataset> eval;
+      try (PretrainedTokenizer tokenizer = PretrainedTokenizer.load(c.baseModel())) {
+        SftConfig sft = sftConfig(true);
+        train = SftDataset.encode(DatasetReader.builder(c.trainData()).build().read(Split.ALL), tokenizer, sft);
+        eval = c.evalData().isPresent()
+            ? Optional.of(SftDataset.encode(DatasetReader.builder(c.evalData().get()).build().read(Split.ALL), tokenizer, sftConfig(false)))
+            : Optional.empty();
+      }
+      if (train.rows() == 0) {
+        throw new IllegalArgumentException("trainData " + c.trainData() + " has no usable examples: " + train.statistics().render());
+      }
+      int perEpoch = Math.max(1, train.batchesPerEpoch() / c.gradientAccumulationSteps());
+      long totalSteps = c.maxSteps() > 0 ? c.maxSteps() : (long) Math.ceil(c.epochs() * perEpoch);
+      LearningRateSchedule schedule = schedule(totalSteps);
+      try (LlamaModel model = LlamaModel.load(c.baseModel(), backend, dtype);
+          LoraAdapter adapter = LoraAdapter.initialize(model.config(), loraConfig(), backend);
+          Optimizer optimizer = optimizer(schedule, adapter)) {
+        model.setGradientCheckpointing(c.gradientCheckpointing());
+        return loop(backend, model, adapter, optimizer, train, eval, totalSteps, perEpoch);
+      }
+    }
+  }
+
+  private TrainingResult loop(
+      Backend backend, LlamaModel model, LoraAdapter adapter, Optimizer optimizer, SftDataset train, Optional<SftDataset> eval, long totalSteps, int perEpoch)
+      throws IOException {
+    String runName = c.runName().orElseGet(() -> RunNames.unique(c.outputDir(), c.project(), clock));
+    Path runDir = c.outputDir().resolve(runName);
+    Files.createDirectories(runDir);
+    CheckpointStore store = CheckpointStore.open(runDir, c.saveTotalLimit().orElse(0));
+    TrainerState state = TrainerState.start(totalSteps, (int) Math.ceil(c.epochs()), c.batchSize(), c.logEvery(), c.evalEvery(), c.saveEvery());
+    List<StepMetrics> history = new ArrayList<>();
+    backend.resetPeakBytes();
+    long start = System.nanoTime();
+    long tokens = 0;
+    long tokensSinceLog = 0;
+    long lastLog = start;
+    double lastLoss = Double.NaN;
+    Optional<Path> lastCheckpoint = Optional.empty();
+    BatchStream batches = new BatchStream(train);
+    try (JsonlMetricsSink jsonl = JsonlMetricsSink.open(runDir, clock);
+        TensorBoardSink tensorboard = TensorBoardSink.open(runDir.resolve("runs"), clock);
+        ProgressBar progress = ProgressBar.start(totalSteps, 0, Duration.ZERO)) {
+      for (long step = 1; step <= totalSteps; step++) {
+        List<TokenBatch> micro = new ArrayList<>(c.gradientAccumulationSteps());
+        long[] lossTokens = new long[c.gradientAccumulationSteps()];
+        for (int i = 0; i < lossTokens.length; i++) {
+          TokenBatch b = batches.next();
+          micro.add(b);
+          lossTokens[i] = b.countedTargets();
+          tokens += b.tokenCount();
+          tokensSinceLog += b.tokenCount();
+        }
+        StepResult result;
+        double loss = Double.NaN;
+        try (GradientAccumulation acc = GradientAccumulation.over(backend, lossTokens)) {
+          for (int i = 0; i < micro.size(); i++) {
+            long dropoutSeed = c.loraDropout() > 0 ? ((c.seed() * 1_000_003L + step) * 64 + i) & Long.MAX_VALUE : -1;
+            acc.addLossSum(model.forwardBackward(micro.get(i), adapter, acc.gradScale(), dropoutSeed));
+          }
+          result = optimizer.step();
+          optimizer.zeroGrad();
+          boolean logNow = step % c.logEvery() == 0 || step == totalSteps;
+          boolean evalNow = eval.isPresent() && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || step == totalSteps);
+          if (logNow || evalNow) {
+            // The one read-back of a logged step: the loss and the norm wait for the device here.
+            loss = acc.meanLoss();
+          }
+        }
+        double epoch = batches.epochFraction();
+        state = state.atStep(step, epoch, tokens);
+        progress.step(step);
+        if (Double.isNaN(loss)) {
+          continue;
+        }
+        lastLoss = loss;
+        if (!Double.isFinite(loss)) {
+          throw new IllegalStateException(String.format(
+              "the training loss became %s at step %d; the last good checkpoint is %s. Try a lower learningRate, maxGradNorm (clipping), or a bf16/fp32 computeType",
+              loss, step, lastCheckpoint.map(Path::toString).orElse("none (no checkpoint saved yet)")));
+        }
+        long now = System.nanoTime();
+        double tokensPerSecond = tokensSinceLog / ((now - lastLog) / 1e9);
+        tokensSinceLog = 0;
+        lastLog = now;
+        StepMetrics m = new StepMetrics(step, epoch, loss, result.learningRate(), result.gradNorm().value(), tokensPerSecond, backend.currentBytes());
+        if (eval.isPresent() && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || step == totalSteps)) {
+          m = m.withEval(Map.of(StepMetrics.EVAL_LOSS, evalLoss(backend, model, adapter, eval.get())));
+        }
+        history.add(m);
+        state = state.withLog(m);
+        jsonl.log(m);
+        tensorboard.log(m);
+        progress.log(m);
+        if (step % c.saveEvery() == 0 || step == totalSteps) {
+          String name = CheckpointStore.PREFIX + step;
+          if (m.evalLoss().isPresent() && state.improvesOnBest(m.evalLoss().getAsDouble())) {
+            state = state.withBest(m.evalLoss().getAsDouble(), step, runDir.resolve(name).toString());
+          }
+          CheckpointStore.Checkpoint saved =
+              store.save(state, dir -> {
+                PeftAdapters.save(adapter, dir, c.baseModel().toString());
+                optimizer.saveState(dir);
+              });
+          lastCheckpoint = Optional.of(saved.dir());
+        }
+      }
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    Path adapterDir = runDir.resolve("adapter");
+    Optional<Path> best = Optional.ofNullable(state.bestModelCheckpoint()).map(Path::of);
+    if (c.loadBestAtEnd() && best.isPresent()) {
+      LOG.info("loadBestAtEnd: the final adapter is {}'s (eval_loss {})", best.get().getFileName(), state.bestMetric());
+      copyAdapter(best.get(), adapterDir);
+    } else {
+      PeftAdapters.save(adapter, adapterDir, c.baseModel().toString());
+    }
+    TrainerState last = state;
+    HtmlReport.write(runDir, runName, history, settings(), best.map(b -> new HtmlReport.Best(last.bestGlobalStep(), last.bestMetric(), b.getFileName().toString())).orElse(null));
+    return new TrainingResult(
+        runDir, adapterDir, optimizer.stepCount(), optimizer.skippedSteps(), lastLoss, Optional.ofNullable(state.bestMetric()), best, seconds, tokens / seconds,
+        backend.peakBytes());
+  }
+
+  /** Mean token cross-entropy over the validation set, without dropout or gradients. */
+  private static double evalLoss(Backend backend, LlamaModel model, LoraAdapter adapter, SftDataset eval) {
+    double sum = 0;
+    long count = 0;
+    for (TokenBatch b : eval.epoch(0)) {
+      int counted = b.countedTargets();
+      if (counted == 0) {
+        continue;
+      }
+      try (Tensor logits = model.logits(b, adapter);
+          Tensor targets = backend.fromInts(b.shiftedTargets(), Shape.of(b.tokenCount()));
+          Tensor s = backend.crossEntropySum(logits, targets, TokenBatch.IGNORE_INDEX)) {
+        sum += backend.toFloats(s)[0];
+        count += counted;
+      }
+    }
+    return count == 0 ? Double.NaN : sum / count;
+  }
+
+  private SftConfig sftConfig(boolean shuffle) {
+    return SftConfig.builder().maxSequenceLength(c.maxSequenceLength()).batchSize(c.batchSize()).seed(c.seed()).shuffle(shuffle).build();
+  }
+
+  private LoraConfig loraConfig() {
+    return LoraConfig.builder().r(c.loraR()).loraAlpha(c.loraAlpha()).loraDropout(c.loraDropout()).targetModules(c.targetModules()).useRslora(c.useRsLora()).seed(c.seed()).build();
+  }
+
+  private LearningRateSchedule schedule(long totalSteps) {
+    ScheduleType type = ScheduleType.fromName(c.schedule());
+    ScheduleBuilder b = Schedules.builder(type).learningRate(c.learningRate());
+    if (type != ScheduleType.CONSTANT && type != ScheduleType.CONSTANT_WITH_WARMUP && type != ScheduleType.INVERSE_SQRT) {
+      b.totalSteps(totalSteps);
+    }
+    if (c.warmupSteps() > 0) {
+      b.warmupSteps(c.warmupSteps());
+    } else if (c.warmupRatio() > 0) {
+      b.warmupSteps((long) Math.ceil(c.warmupRatio() * totalSteps));
+    }
+    return b.build();
+  }
+
+  private Optimizer optimizer(LearningRateSchedule schedule, LoraAdapter adapter) {
+    List<Parameter> params = new ArrayList<>();
+    for (LoraModule m : adapter.modules()) {
+      params.add(new Parameter(LoraLayout.loraAKey(m.layer(), m.target()), m.a(), m.gradA()));
+      params.add(new Parameter(LoraLayout.loraBKey(m.layer(), m.target()), m.b(), m.gradB()));
+    }
+    OptimizerBuilder<?> builder = switch (c.optimizer()) {
+      case "adamw_torch" -> AdamW.builder();
+      case "sgd" -> SGD.builder();
+      default -> throw new IllegalArgumentException(
+          "optimizer " + c.optimizer() + " is not wired into the trainer yet; use adamw_torch or sgd");
+    };
+    return builder.learningRate(schedule).weightDecay(c.weightDecay()).maxGradNorm(c.maxGradNorm()).build(params.toArray(Parameter[]::new));
+  }
+
+  private Map<String, Object> settings() {
+    Map<String, Object> s = new LinkedHashMap<>();
+    for (var component : TrainerConfig.class.getRecordComponents()) {
+      try {
+        s.put(component.getName(), component.getAccessor().invoke(c));
+      } catch (ReflectiveOperationException e) {
+        s.put(component.getName(), "?");
+      }
+    }
+    return s;
+  }
+
+  private static void copyAdapter(Path checkpoint, Path adapterDir) throws IOException {
+    Files.createDirectories(adapterDir);
+    for (String f : List.of(LoraConfig.ADAPTER_CONFIG_FILE, LoraConfig.ADAPTER_WEIGHTS_FILE)) {
+      Files.copy(checkpoint.resolve(f), adapterDir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /** The training batches in order, epoch after epoch, each epoch shuffled by (seed, epoch). */
+  private static final class BatchStream {
+    private final SftDataset data;
+    private int epoch;
+    private int index;
+    private List<TokenBatch> current;
+
+    BatchStream(SftDataset data) {
+      this.data = data;
+      this.current = data.epoch(0);
+    }
+
+    TokenBatch next() {
+      if (index == current.size()) {
+        epoch++;
+        index = 0;
+        current = data.epoch(epoch);
+      }
+      return current.get(index++);
+    }
+
+    double epochFraction() {
+      return epoch + (double) index / current.size();
+    }
+  }
+}

@@ -1,0 +1,97 @@
+package io.github.lora4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.lora4j.core.lora.LoraAdapter;
+import io.github.lora4j.core.lora.PeftAdapters;
+import io.github.lora4j.core.model.ModelConfig;
+import io.github.lora4j.core.train.TrainingResult;
+import io.github.lora4j.tensor.Backend;
+import io.github.lora4j.tensor.Backends;
+import io.github.lora4j.tensor.Device;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * fit() end to end on the CPU: the golden tiny Llama with a word-level tokenizer made here, a
+ * prompt-completion dataset whose completion follows from the prompt, 60 AdamW steps with
+ * accumulation, evaluation and checkpoints.
+ */
+class TrainerFitTest {
+  static final Path MODEL = Path.of("src/test/resources/golden/llama_gqa/model");
+
+  /** A model directory: the golden weights plus a word-level tokenizer over the model's 96 ids. */
+  static Path modelWithTokenizer(Path tmp) throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("model"));
+    Files.copy(MODEL.resolve("config.json"), dir.resolve("config.json"));
+    Files.copy(MODEL.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+    StringBuilder vocab = new StringBuilder("\"<pad>\": 0, \"<s>\": 1, \"</s>\": 2, \"<unk>\": 3");
+    for (int i = 4; i < 96; i++) {
+      vocab.append(", \"w").append(i).append("\": ").append(i);
+    }
+    String special = "\"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true";
+    Files.writeString(
+        dir.resolve("tokenizer.json"),
+        "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": ["
+            + "{\"id\": 0, \"content\": \"<pad>\", " + special + "}, {\"id\": 1, \"content\": \"<s>\", " + special + "}, {\"id\": 2, \"content\": \"</s>\", " + special + "}],"
+            + " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"post_processor\": null, \"decoder\": null,"
+            + " \"model\": {\"type\": \"WordLevel\", \"vocab\": {" + vocab + "}, \"unk_token\": \"<unk>\"}}");
+    Files.writeString(dir.resolve("tokenizer_config.json"), "{\"bos_token\": \"<s>\", \"eos_token\": \"</s>\", \"pad_token\": \"<pad>\"}");
+    return dir;
+  }
+
+  /** Prompts of 4 random words; the completion is the first word repeated: learnable by LoRA. */
+  static Path data(Path tmp, String name, int n, long seed) throws Exception {
+    SplittableRandom r = new SplittableRandom(seed);
+    StringBuilder lines = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      int first = 4 + r.nextInt(20);
+      String prompt = "w" + first + " w" + (30 + r.nextInt(60)) + " w" + (30 + r.nextInt(60)) + " w" + (30 + r.nextInt(60));
+      lines.append("{\"prompt\": \"").append(prompt).append("\", \"completion\": \" w").append(first).append(" w").append(first).append("\"}\n");
+    }
+    return Files.writeString(tmp.resolve(name), lines);
+  }
+
+  @Test
+  void trainsLogsChecksPointsAndWritesAPeftAdapter(@TempDir Path tmp) throws Exception {
+    Path model = modelWithTokenizer(tmp);
+    TrainingResult result =
+        Trainer.builder().baseModel(model).device(Device.cpu()).trainData(data(tmp, "train.jsonl", 64, 1)).evalData(data(tmp, "eval.jsonl", 16, 2))
+            .loraR(8).loraAlpha(16).loraDropout(0.05).targetModules("all-linear").maxSteps(60).batchSize(4).gradientAccumulationSteps(2)
+            .learningRate(5e-3).schedule("cosine").warmupRatio(0.1).logEvery(10).evalEvery(20).saveEvery(20).saveTotalLimit(1).loadBestAtEnd(true)
+            .outputDir(tmp.resolve("out")).project("fit-test").seed(7).build().fit();
+
+    assertEquals(60, result.steps());
+    assertTrue(result.runDir().getFileName().toString().matches("fit-test-\\d{4}-\\d{2}-\\d{2}_\\d{2}\\.\\d{2}\\.\\d{2}"), result.runDir().toString());
+    List<String> metrics = Files.readAllLines(result.runDir().resolve("metrics.jsonl"));
+    assertEquals(6, metrics.size(), "a line every 10 steps: " + metrics);
+    double first = loss(metrics.getFirst());
+    double last = loss(metrics.getLast());
+    assertTrue(last < 0.85 * first, "training loss should fall: " + first + " -> " + last);
+    assertTrue(result.bestEvalLoss().isPresent() && result.bestCheckpoint().isPresent(), "evaluated and checkpointed: " + result);
+    try (Stream<Path> files = Files.list(result.runDir())) {
+      List<String> names = files.map(p -> p.getFileName().toString()).sorted().toList();
+      assertTrue(names.contains("report.html") && names.contains("adapter") && names.contains("runs"), names.toString());
+      long checkpoints = names.stream().filter(n -> n.startsWith("checkpoint-")).count();
+      assertTrue(checkpoints >= 1 && checkpoints <= 2, "saveTotalLimit 1 keeps the newest plus the best: " + names);
+    }
+    assertTrue(Files.exists(result.bestCheckpoint().get().resolve("trainer_state.json")));
+    try (Backend cpu = Backends.open(Device.cpu());
+        LoraAdapter adapter = PeftAdapters.load(result.adapterDir(), ModelConfig.load(model), cpu)) {
+      // r * (in + out) for q 32+32, k 32+16, v 32+16, o 32+32, gate 32+64, up 32+64, down 64+32, in 2 layers.
+      assertEquals(2 * 8 * (64 + 48 + 48 + 64 + 96 + 96 + 96), adapter.parameterCount(), "the adapter reloads with every module");
+    }
+  }
+
+  private static double loss(String jsonLine) {
+    var m = java.util.regex.Pattern.compile("\"loss\":\\s*([0-9.eE+-]+)").matcher(jsonLine);
+    assertTrue(m.find(), jsonLine);
+    return Double.parseDouble(m.group(1));
+  }
+}
