@@ -150,17 +150,56 @@ public final class CudaBackend implements Backend {
   }
 
   void free(CudaTensor t) {
+    if (t.isHost()) {
+      if (!closed) {
+        // Copies queued on the stream may still read or write it.
+        CudaDriver.streamSynchronize(stream);
+        CudaDriver.memFreeHost(t.host());
+      }
+      return;
+    }
     if (!closed) {
       CudaDriver.memFreeAsync(t.rawPointer(), stream);
     }
     currentBytes -= t.bytes();
   }
 
+  /** A device tensor: ops run on these only. */
   private static CudaTensor cuda(Tensor t, String op, String arg) {
+    CudaTensor c = anyMemory(t, op, arg);
+    if (c.isHost()) {
+      throw new IllegalArgumentException(op + ": " + arg + " " + c.shape() + " is in pinned host memory; copy it to a device tensor with copyInto first");
+    }
+    return c;
+  }
+
+  /** A tensor of this backend in device or pinned host memory. */
+  private static CudaTensor anyMemory(Tensor t, String op, String arg) {
     if (t instanceof CudaTensor c) {
       return c;
     }
     throw new IllegalArgumentException(op + ": " + arg + " is on " + (t == null ? "nothing (null)" : t.device()) + ", not on a CUDA device");
+  }
+
+  @Override
+  public Tensor pinnedHost(Shape shape, DType dtype) {
+    long bytes = shape.numel() * dtype.byteSize();
+    MemorySegment host = CudaDriver.memAllocHost(Math.max(bytes, 1)).asSlice(0, bytes);
+    host.fill((byte) 0);
+    return Scope.track(new CudaTensor(this, host.address(), shape, dtype, null, host));
+  }
+
+  @Override
+  public Tensor slice(Tensor t, long offset, long count) {
+    CudaTensor c = anyMemory(t, "slice", "t");
+    if (offset < 0 || count < 0 || offset + count > c.numel() || count > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("slice: elements [" + offset + ", " + offset + " + " + count + ") are not within t " + c.shape() + " (" + c.numel() + " elements)");
+    }
+    long size = c.dtype().byteSize();
+    CudaTensor base = c.isView() ? c.base() : c;
+    MemorySegment host = c.isHost() ? c.host().asSlice(offset * size, count * size) : null;
+    // Views are not tracked by scopes: closing one frees nothing.
+    return new CudaTensor(this, c.pointer() + offset * size, Shape.of((int) count), c.dtype(), base, host);
   }
 
   // ---- creation and copies ----
@@ -259,18 +298,31 @@ public final class CudaBackend implements Backend {
 
   @Override
   public void toSegment(Tensor t, MemorySegment dst) {
-    CudaTensor c = cuda(t, "toSegment", "t");
+    CudaTensor c = anyMemory(t, "toSegment", "t");
     if (dst.byteSize() != c.bytes()) {
       throw new IllegalArgumentException("toSegment: dst holds " + dst.byteSize() + " bytes but t " + c.shape() + " " + c.dtype() + " has " + c.bytes());
+    }
+    if (c.isHost()) {
+      CudaDriver.streamSynchronize(stream);
+      MemorySegment.copy(c.host(), 0, dst, 0, c.bytes());
+      return;
     }
     download(c.pointer(), dst, c.bytes());
   }
 
   @Override
   public float[] toFloats(Tensor t) {
-    CudaTensor c = cuda(t, "toFloats", "t");
+    CudaTensor c = anyMemory(t, "toFloats", "t");
     if (!c.dtype().isFloatingPoint()) {
       throw new IllegalArgumentException("toFloats: tensor is " + c.dtype() + ", not a float type");
+    }
+    if (c.isHost()) {
+      if (c.dtype() != DType.F32) {
+        throw new IllegalArgumentException("toFloats: a pinned host tensor must be F32 to read as floats, not " + c.dtype());
+      }
+      float[] out = new float[c.shape().numelInt()];
+      toSegment(c, MemorySegment.ofArray(out));
+      return out;
     }
     float[] out = new float[c.shape().numelInt()];
     if (c.dtype() == DType.F32) {
@@ -317,27 +369,47 @@ public final class CudaBackend implements Backend {
 
   @Override
   public Tensor reshape(Tensor t, Shape shape) {
-    CudaTensor c = cuda(t, "reshape", "t");
+    CudaTensor c = anyMemory(t, "reshape", "t");
     if (c.numel() != shape.numel()) {
       throw new IllegalArgumentException("reshape: " + c.shape() + " has " + c.numel() + " elements, " + shape + " has " + shape.numel());
     }
     // Views are not tracked by scopes: closing one frees nothing.
-    return new CudaTensor(this, c.pointer(), shape, c.dtype(), c);
+    return new CudaTensor(this, c.pointer(), shape, c.dtype(), c.isView() ? c.base() : c, c.isHost() ? c.host() : null);
   }
 
   @Override
   public void copyInto(Tensor src, Tensor dst) {
-    CudaTensor s = cuda(src, "copyInto", "src");
-    CudaTensor d = cuda(dst, "copyInto", "dst");
+    CudaTensor s = anyMemory(src, "copyInto", "src");
+    CudaTensor d = anyMemory(dst, "copyInto", "dst");
     if (s.numel() != d.numel()) {
       throw new IllegalArgumentException("copyInto: src " + s.shape() + " and dst " + d.shape() + " differ in element count");
     }
-    castInto(s, d);
+    if (!s.isHost() && !d.isHost()) {
+      castInto(s, d);
+      return;
+    }
+    if (s.dtype() != d.dtype()) {
+      throw new IllegalArgumentException("copyInto: a copy to or from pinned host memory keeps the dtype: src " + s.dtype() + ", dst " + d.dtype());
+    }
+    if (s.isHost() && d.isHost()) {
+      CudaDriver.streamSynchronize(stream);
+      MemorySegment.copy(s.host(), 0, d.host(), 0, s.bytes());
+    } else if (s.isHost()) {
+      // Page-locked memory makes these truly asynchronous: the copy runs in stream order.
+      CudaDriver.memcpyHtoDAsync(d.pointer(), s.host(), s.bytes(), stream);
+    } else {
+      CudaDriver.memcpyDtoHAsync(d.host(), s.pointer(), s.bytes(), stream);
+    }
   }
 
   @Override
   public void zeroInPlace(Tensor t) {
-    CudaTensor c = cuda(t, "zeroInPlace", "t");
+    CudaTensor c = anyMemory(t, "zeroInPlace", "t");
+    if (c.isHost()) {
+      CudaDriver.streamSynchronize(stream);
+      c.host().fill((byte) 0);
+      return;
+    }
     CudaDriver.memsetD8Async(c.pointer(), (byte) 0, c.bytes(), stream);
   }
 

@@ -54,7 +54,7 @@ public final class AdamW extends BaseOptimizer {
   }
 
   /** Settings of {@link AdamW}; see {@link AdamWBuilder} and {@link OptimizerBuilder}. */
-  public static final class Builder extends AdamWBuilder<Builder> {
+  public static final class Builder extends AdamWBuilder<Builder, AdamW> {
     Builder() {}
 
     @Override

@@ -6,8 +6,9 @@ package io.github.lora4j.optim;
  * weight_decay 0.01, amsgrad False).
  *
  * @param <B> the concrete builder
+ * @param <O> the optimizer it builds
  */
-public abstract sealed class AdamWBuilder<B extends AdamWBuilder<B>> extends OptimizerBuilder<B> permits AdamW.Builder {
+public abstract sealed class AdamWBuilder<B extends AdamWBuilder<B, O>, O extends Optimizer> extends OptimizerBuilder<B, O> permits AdamW.Builder, PagedAdamW.Builder {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;

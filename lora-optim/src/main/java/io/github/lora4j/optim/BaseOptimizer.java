@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * subclass allocates its state with {@link #newState} in its constructor and updates one parameter
  * in {@link #update}.
  */
-abstract sealed class BaseOptimizer implements Optimizer permits AdamW, SGD {
+abstract sealed class BaseOptimizer implements Optimizer permits AdamW, PagedAdamW, SGD {
   private static final Logger LOG = LoggerFactory.getLogger(BaseOptimizer.class);
   static final String STATE_FILE = "optimizer.safetensors";
   static final String META_FILE = "optimizer.json";
@@ -55,12 +55,14 @@ abstract sealed class BaseOptimizer implements Optimizer permits AdamW, SGD {
   private final boolean skipNonFiniteSteps;
   private final LossScaler lossScaler;
   private final Map<String, Tensor> state = new LinkedHashMap<>();
+  private final Set<Tensor> hostState = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+  private StatePages pages;
   private long step;
   private long skipped;
   private GradNorm lastNorm;
   private boolean closed;
 
-  BaseOptimizer(OptimizerBuilder<?> settings, List<ParameterGroup> groups) {
+  BaseOptimizer(OptimizerBuilder<?, ?> settings, List<ParameterGroup> groups) {
     settings.checkCommon();
     Arguments.notNull("groups", groups);
     if (groups.isEmpty()) {
@@ -118,6 +120,20 @@ abstract sealed class BaseOptimizer implements Optimizer permits AdamW, SGD {
     Tensor t = Scope.detached(() -> backend.zeros(shape, dtype));
     state.put(key, t);
     return t;
+  }
+
+  /** As {@link #newState}, in pinned host memory: saved and restored, but not device memory. */
+  final Tensor newHostState(Parameter p, String name, Shape shape, DType dtype) {
+    Tensor t = Scope.detached(() -> backend.pinnedHost(shape, dtype));
+    state.put(p.name() + "." + name, t);
+    hostState.add(t);
+    return t;
+  }
+
+  /** Device pages for host state, freed with the optimizer and counted in {@link #stateBytes()}. */
+  final StatePages ownPages(StatePages pages) {
+    this.pages = pages;
+    return pages;
   }
 
   @Override
@@ -203,9 +219,11 @@ abstract sealed class BaseOptimizer implements Optimizer permits AdamW, SGD {
 
   @Override
   public long stateBytes() {
-    long bytes = 0;
+    long bytes = pages == null ? 0 : pages.deviceBytes();
     for (Tensor t : state.values()) {
-      bytes += t.numel() * t.dtype().byteSize();
+      if (!hostState.contains(t)) {
+        bytes += t.numel() * t.dtype().byteSize();
+      }
     }
     return bytes;
   }
@@ -351,6 +369,9 @@ abstract sealed class BaseOptimizer implements Optimizer permits AdamW, SGD {
     }
     for (Tensor t : state.values()) {
       t.close();
+    }
+    if (pages != null) {
+      pages.close();
     }
   }
 

@@ -47,7 +47,7 @@ public interface Optimizer extends AutoCloseable {
   /** The learning rate the next update will use for group {@code group}. */
   double learningRate(int group);
 
-  /** Device bytes held for optimizer state (moments, buffers, quantisation scales). */
+  /** Device bytes held for optimizer state (moments, buffers, quantisation scales, the pages of paged state); host-resident state is not counted. */
   long stateBytes();
 
   /**

@@ -11,8 +11,9 @@ import java.util.List;
  * finite and >= 0: -1.0"}; {@link #build} checks how they combine.
  *
  * @param <B> the concrete builder, returned by every setter
+ * @param <O> the optimizer it builds
  */
-public abstract sealed class OptimizerBuilder<B extends OptimizerBuilder<B>> permits AdamWBuilder, SGD.Builder {
+public abstract sealed class OptimizerBuilder<B extends OptimizerBuilder<B, O>, O extends Optimizer> permits AdamWBuilder, SGD.Builder {
   LearningRateSchedule schedule;
   double weightDecay;
   double maxGradNorm = 1.0;
@@ -72,14 +73,14 @@ public abstract sealed class OptimizerBuilder<B extends OptimizerBuilder<B>> per
    * @throws IllegalArgumentException when the groups are empty, repeat a parameter name, mix
    *     backends, or the settings do not combine
    */
-  public abstract Optimizer build(List<ParameterGroup> groups);
+  public abstract O build(List<ParameterGroup> groups);
 
-  public Optimizer build(ParameterGroup... groups) {
+  public O build(ParameterGroup... groups) {
     return build(List.of(groups));
   }
 
   /** An optimizer over one group, named "default", of these parameters. */
-  public Optimizer build(Parameter... parameters) {
+  public O build(Parameter... parameters) {
     return build(List.of(ParameterGroup.of("default", parameters)));
   }
 

@@ -59,7 +59,7 @@ public final class SGD extends BaseOptimizer {
   }
 
   /** Settings of {@link SGD}; see {@link OptimizerBuilder}. */
-  public static final class Builder extends OptimizerBuilder<Builder> {
+  public static final class Builder extends OptimizerBuilder<Builder, SGD> {
     private double momentum;
     private double dampening;
     private boolean nesterov;

@@ -17,8 +17,6 @@ import io.github.lora4j.tensor.Shape;
 import io.github.lora4j.tensor.Tensor;
 import io.github.lora4j.tensor.safetensors.SafetensorsFile;
 import java.io.IOException;
-import java.net.URISyntaxException;
-import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +30,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,7 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code tools/golden/optimizers.py} into {@code golden/optimizers.safetensors} and {@code .json}:
  * the parameters after steps 1, 2, 10, 50 and 100, and every state tensor at the end, on the CPU
  * backend. Each case of the fixture is one test, built from the case's JSON the way a user would
- * build it (builder, schedule, groups, maxGradNorm).
+ * build it (builder, schedule, groups, maxGradNorm). AdamW cases run twice, the second time as
+ * {@link PagedAdamW} with pages smaller than a parameter.
  *
  * <p>Tolerance: 1e-6 relative to each tensor's largest value ({@link #assertClose}). lora4j follows
  * the float operations of torch 2's single-tensor code, so most elements agree to the bit; the rest
@@ -47,34 +47,44 @@ import org.junit.jupiter.api.io.TempDir;
  * torch 1.13, whose AdamW updates the first moment with mul_ and add_ instead of lerp_, the worst
  * error over all cases is below 1e-7.)
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class GoldenOptimizerTest {
-  private static final String FIXTURE = "/golden/optimizers.json";
+  /** The fixture, found from the module directory (Maven) or the repository root (the GPU runner). */
+  static final Path GOLDEN =
+      Files.isDirectory(Path.of("src/test/resources/golden")) ? Path.of("src/test/resources/golden") : Path.of("lora-optim/src/test/resources/golden");
   private static final double RELATIVE = 1e-6;
 
-  private static Backend backend;
+  /** Pages of this many bytes hold 125 elements of AdamW state: w [16, 32] streams through in 5 chunks. */
+  private static final long SMALL_POOL = 1000;
+
+  private Backend backend;
 
   @TempDir
   Path tmp;
 
+  /** The device the trajectories run on; the GPU subclass overrides it. */
+  Device device() {
+    return Device.cpu();
+  }
+
   @BeforeAll
-  static void open() {
-    backend = Backends.open(Device.cpu());
+  void open() {
+    backend = Backends.open(device());
   }
 
   @AfterAll
-  static void close() {
+  void close() {
     backend.close();
   }
 
   @TestFactory
-  Stream<DynamicTest> trajectoriesMatchTorch() throws IOException, URISyntaxException {
-    URL url = GoldenOptimizerTest.class.getResource(FIXTURE);
-    if (url == null) {
+  Stream<DynamicTest> trajectoriesMatchTorch() throws IOException {
+    Path json = GOLDEN.resolve("optimizers.json");
+    if (!Files.isRegularFile(json)) {
       return Stream.of(DynamicTest.dynamicTest("golden fixture absent", () -> assumeTrue(false,
-          "no golden fixture at lora-optim/src/test/resources" + FIXTURE + " (and optimizers.safetensors): run tools/golden/optimizers.py"
-              + " where torch is installed (tools/golden/README.md) to record it")));
+          "no golden fixture at lora-optim/src/test/resources/golden/optimizers.json (and optimizers.safetensors): run"
+              + " tools/golden/optimizers.py where torch is installed (tools/golden/README.md) to record it")));
     }
-    Path json = Path.of(url.toURI());
     JsonObject fixture = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
     Path tensors = json.resolveSibling("optimizers.safetensors");
     String source = "torch " + fixture.get("torch").getAsString();
@@ -82,16 +92,19 @@ class GoldenOptimizerTest {
     for (JsonElement c : fixture.getAsJsonArray("cases")) {
       JsonObject golden = c.getAsJsonObject();
       String name = golden.get("name").getAsString();
-      tests.add(DynamicTest.dynamicTest(name + " vs " + source, () -> {
-        try (SafetensorsFile file = SafetensorsFile.open(tensors)) {
-          run(fixture, golden, file, name + " vs " + source);
-        }
-      }));
+      for (boolean paged : golden.get("optimizer").getAsString().equals("adamw") ? new boolean[] {false, true} : new boolean[] {false}) {
+        String what = (paged ? "paged " : "") + name + " on " + device() + " vs " + source;
+        tests.add(DynamicTest.dynamicTest(what, () -> {
+          try (SafetensorsFile file = SafetensorsFile.open(tensors)) {
+            run(fixture, golden, file, paged, what);
+          }
+        }));
+      }
     }
     return tests.stream();
   }
 
-  private void run(JsonObject fixture, JsonObject golden, SafetensorsFile file, String what) throws IOException {
+  private void run(JsonObject fixture, JsonObject golden, SafetensorsFile file, boolean paged, String what) throws IOException {
     int steps = fixture.get("steps").getAsInt();
     List<Integer> checkpoints = new ArrayList<>();
     fixture.getAsJsonArray("checkpoints").forEach(e -> checkpoints.add(e.getAsInt()));
@@ -108,7 +121,7 @@ class GoldenOptimizerTest {
       params.put(n, new Parameter(n, value, grad));
       grads.put(n, file.readFloats("grads." + n));
     }
-    try (Optimizer optimizer = build(golden, params)) {
+    try (Optimizer optimizer = build(golden, params, paged)) {
       for (int t = 0; t < steps; t++) {
         try (Scope _ = backend.scope()) {
           for (Parameter p : params.values()) {
@@ -147,10 +160,10 @@ class GoldenOptimizerTest {
   }
 
   /** The optimizer a case describes, built through the public API. */
-  private static Optimizer build(JsonObject c, Map<String, Parameter> params) {
+  private static Optimizer build(JsonObject c, Map<String, Parameter> params, boolean paged) {
     double lr = c.get("lr").getAsDouble();
-    OptimizerBuilder<?> builder = switch (c.get("optimizer").getAsString()) {
-      case "adamw" -> AdamW.builder()
+    OptimizerBuilder<?, ?> builder = switch (c.get("optimizer").getAsString()) {
+      case "adamw" -> (paged ? PagedAdamW.builder().pagePoolBytes(SMALL_POOL) : AdamW.builder())
           .betas(c.getAsJsonArray("betas").get(0).getAsDouble(), c.getAsJsonArray("betas").get(1).getAsDouble())
           .eps(c.get("eps").getAsDouble())
           .amsgrad(c.get("amsgrad").getAsBoolean());
@@ -198,7 +211,7 @@ class GoldenOptimizerTest {
    * rounding noise of the updates that brought it there, which is relative to the step size, not to
    * the value.
    */
-  private static void assertClose(String what, float[] actual, float[] expected) {
+  private void assertClose(String what, float[] actual, float[] expected) {
     double max = 0;
     double worstError = 0;
     int worst = 0;
@@ -215,14 +228,14 @@ class GoldenOptimizerTest {
       fail(String.format(Locale.ROOT, "%s: max |error| %.3g is %.3g of max |torch| %.4g, more than %.0g; worst element [%d] is %.9g, torch %.9g",
           what, worstError, relative, max, RELATIVE, worst, actual[worst], expected[worst]));
     }
-    WORST.merge(what.substring(0, what.indexOf(':')), relative, Math::max);
+    worstByCase.merge(what.substring(0, what.indexOf(':')), relative, Math::max);
   }
 
   /** The worst relative error seen per case, logged when the class ends. */
-  private static final Map<String, Double> WORST = new java.util.TreeMap<>();
+  private final Map<String, Double> worstByCase = new java.util.TreeMap<>();
 
   @AfterAll
-  static void report() {
-    WORST.forEach((c, r) -> System.out.printf(Locale.ROOT, "golden %s: worst max-norm relative error %.2g%n", c, r));
+  void report() {
+    worstByCase.forEach((c, r) -> System.out.printf(Locale.ROOT, "golden %s: worst max-norm relative error %.2g%n", c, r));
   }
 }

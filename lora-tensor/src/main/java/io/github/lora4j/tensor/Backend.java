@@ -80,11 +80,31 @@ public interface Backend extends AutoCloseable {
   /** A view of {@code t} with another shape of the same element count; shares storage. */
   Tensor reshape(Tensor t, Shape shape);
 
-  /** Copies {@code src} into {@code dst} (same element count; dtype converted). */
+  /**
+   * A view of the flat elements {@code [offset, offset + count)} of {@code t} (row-major), of shape
+   * {@code [count]}; shares storage, so writes go through. Works on {@link #pinnedHost} tensors too.
+   */
+  Tensor slice(Tensor t, long offset, long count);
+
+  /**
+   * Copies {@code src} into {@code dst} (same element count; dtype converted). Either side may be a
+   * {@link #pinnedHost} tensor when both have one dtype: a copy between host and device memory is
+   * then queued on the backend's stream like an op, does not wait for it, and ops queued later see
+   * its result, so optimizer state can stream through device pages without host synchronisation.
+   */
   void copyInto(Tensor src, Tensor dst);
 
   /** Sets every element of {@code t} to zero. */
   void zeroInPlace(Tensor t);
+
+  /**
+   * A zeroed tensor in page-locked host memory, for state that lives off the device (paged optimizer
+   * state) and is streamed through device tensors with {@link #copyInto}. Only {@link #copyInto},
+   * {@link #slice}, {@link #reshape}, {@link #zeroInPlace}, {@link #toFloats} and {@link #toSegment}
+   * accept it; other ops may reject it. Its bytes are not counted in {@link #currentBytes()}, which
+   * counts device memory. The CPU backend makes an ordinary tensor that is simply not counted.
+   */
+  Tensor pinnedHost(Shape shape, DType dtype);
 
   // ---- elementwise and reductions ----
 

@@ -281,6 +281,23 @@ final class CpuBackend implements Backend {
   }
 
   @Override
+  public Tensor slice(Tensor t, long offset, long count) {
+    CpuTensor c = OpArgs.tensor(this, "slice", "t", t);
+    if (offset < 0 || count < 0 || offset + count > t.numel() || count > Integer.MAX_VALUE) {
+      throw OpArgs.error("slice", "elements [%d, %d + %d) are not within t %s (%d elements)", offset, offset, count, t.shape(), t.numel());
+    }
+    return c.slice(offset, count);
+  }
+
+  /** Host and device memory are one on the CPU: a tensor like any other whose bytes are not counted as device memory. */
+  @Override
+  public Tensor pinnedHost(Shape shape, DType dtype) {
+    DType stored = storedAs(dtype);
+    NDArray a = manager().zeros(djlShape(shape), djlType(stored));
+    return CpuTensor.uncounted(this, a, shape, stored);
+  }
+
+  @Override
   public void copyInto(Tensor src, Tensor dst) {
     String op = "copyInto";
     OpArgs.tensor(this, op, "src", src);

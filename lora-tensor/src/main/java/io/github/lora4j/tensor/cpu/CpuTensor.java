@@ -35,11 +35,26 @@ final class CpuTensor implements Tensor {
     return Scope.track(new CpuTensor(backend, array, shape, dtype, storage));
   }
 
+  /** As {@link #owning}, for host-resident tensors whose bytes the backend does not count as device memory. */
+  static CpuTensor uncounted(CpuBackend backend, NDArray array, Shape shape, DType dtype) {
+    return Scope.track(new CpuTensor(backend, array, shape, dtype, new Storage(backend, 0)));
+  }
+
   /** A tensor over the same storage as {@code this} with another shape. */
   CpuTensor view(Shape newShape) {
     NDArray reshaped = array().reshape(CpuBackend.djlShape(newShape));
     storage.retain();
     return Scope.track(new CpuTensor(backend, reshaped, newShape, dtype, storage));
+  }
+
+  /** A flat view of elements {@code [offset, offset + count)}; PyTorch's basic slicing of a contiguous tensor is a view. */
+  CpuTensor slice(long offset, long count) {
+    NDArray part;
+    try (NDArray flat = array().reshape(shape.numel())) {
+      part = flat.get(new ai.djl.ndarray.index.NDIndex("{}:{}", offset, offset + count));
+    }
+    storage.retain();
+    return Scope.track(new CpuTensor(backend, part, Shape.of((int) count), dtype, storage));
   }
 
   /** The DJL array; throws when the tensor (or its backend) is closed. */

@@ -90,6 +90,29 @@ public abstract class ElementwiseContract extends OpContract {
   }
 
   @Example
+  void pinnedHostTensorsCopyToAndFromTheDeviceThroughSlices() {
+    float[] data = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    try (Scope _ = backend().scope()) {
+      Tensor dev = upload(data, Shape.of(10));
+      long before = backend().currentBytes();
+      Tensor host = backend().pinnedHost(Shape.of(2, 5), dev.dtype());
+      assertEquals(before, backend().currentBytes(), "pinned host memory is not counted as device memory");
+      Tensor back = upload(new float[10], Shape.of(10));
+      backend().copyInto(host, back);
+      assertArrayEquals(new float[10], download("pinnedHost starts zeroed", back));
+      backend().copyInto(dev, host);
+      backend().copyInto(backend().slice(host, 3, 4), backend().slice(back, 0, 4));
+      assertArrayEquals(new float[] {3, 4, 5, 6, 0, 0, 0, 0, 0, 0}, download("host slice to device slice", back));
+      backend().zeroInPlace(backend().slice(host, 0, 5));
+      backend().copyInto(backend().slice(dev, 8, 2), backend().slice(host, 0, 2));
+      backend().copyInto(host, back);
+      assertArrayEquals(new float[] {8, 9, 0, 0, 0, 5, 6, 7, 8, 9}, download("device slice to host slice, after zeroing a host slice", back));
+      var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> backend().slice(host, 6, 5));
+      org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("slice: elements [6, 6 + 5) are not within t [2, 5]"), e.getMessage());
+    }
+  }
+
+  @Example
   void zeroInPlaceAndCopyIntoWriteThroughViews() {
     try (Scope _ = backend().scope()) {
       Tensor dst = upload(new float[] {Float.NaN, 1, Float.POSITIVE_INFINITY, 3}, Shape.of(2, 2));
