@@ -24,7 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * accumulation, evaluation and checkpoints.
  */
 class TrainerFitTest {
-  static final Path MODEL = Path.of("src/test/resources/golden/llama_gqa/model");
+  /** Found from the module directory (Maven) or the repository root (the GPU runner). */
+  static final Path MODEL =
+      Files.isDirectory(Path.of("src/test/resources/golden")) ? Path.of("src/test/resources/golden/llama_gqa/model") : Path.of("lora-core/src/test/resources/golden/llama_gqa/model");
 
   /** A model directory: the golden weights plus a word-level tokenizer over the model's 96 ids. */
   static Path modelWithTokenizer(Path tmp) throws Exception {
@@ -87,6 +89,20 @@ class TrainerFitTest {
       // r * (in + out) for q 32+32, k 32+16, v 32+16, o 32+32, gate 32+64, up 32+64, down 64+32, in 2 layers.
       assertEquals(2 * 8 * (64 + 48 + 48 + 64 + 96 + 96 + 96), adapter.parameterCount(), "the adapter reloads with every module");
     }
+  }
+
+  @Test
+  void pagedAdamWTrainsLikeAdamW(@TempDir Path tmp) throws Exception {
+    Path model = modelWithTokenizer(tmp);
+    Path train = data(tmp, "train.jsonl", 32, 3);
+    double[] finalLoss = new double[2];
+    String[] optimizers = {"adamw_torch", "paged_adamw_32bit"};
+    for (int i = 0; i < 2; i++) {
+      finalLoss[i] =
+          Trainer.builder().baseModel(model).device(Device.cpu()).trainData(train).loraR(4).loraAlpha(8).maxSteps(12).batchSize(4).learningRate(3e-3)
+              .optimizer(optimizers[i]).logEvery(4).saveEvery(12).outputDir(tmp.resolve("out-" + i)).runName("run").seed(5).build().fit().finalLoss();
+    }
+    assertEquals(finalLoss[0], finalLoss[1], 0.0, "paged AdamW is AdamW with its state in host memory: the same losses");
   }
 
   private static double loss(String jsonLine) {

@@ -241,11 +241,13 @@ public final class TrainingLoop {
       params.add(new Parameter(LoraLayout.loraAKey(m.layer(), m.target()), m.a(), m.gradA()));
       params.add(new Parameter(LoraLayout.loraBKey(m.layer(), m.target()), m.b(), m.gradB()));
     }
-    OptimizerBuilder<?> builder = switch (c.optimizer()) {
+    OptimizerBuilder<?, ?> builder = switch (c.optimizer()) {
       case "adamw_torch" -> AdamW.builder();
       case "sgd" -> SGD.builder();
+      // Optimizer state in pinned host memory, streamed through 256 MiB of device pages (bitsandbytes' paged idea).
+      case "paged_adamw_32bit" -> io.github.lora4j.optim.PagedAdamW.builder().pagePoolBytes(256L << 20);
       default -> throw new IllegalArgumentException(
-          "optimizer " + c.optimizer() + " is not wired into the trainer yet; use adamw_torch or sgd");
+          "optimizer " + c.optimizer() + " is not wired into the trainer yet; use adamw_torch, paged_adamw_32bit or sgd");
     };
     return builder.learningRate(schedule).weightDecay(c.weightDecay()).maxGradNorm(c.maxGradNorm()).build(params.toArray(Parameter[]::new));
   }
