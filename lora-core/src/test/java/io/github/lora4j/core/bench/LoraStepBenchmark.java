@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
  * dropout 0.1 on q/k/v/o, batch 16 x 182, the seed workload's settings. Prints one JSON line.
  *
  * <p>Arguments (all optional): {@code config=llama-3.2-1b device=cuda dtype=bf16 batch=16 seq=182
- * steps=20 warmup=3 layers=N checkpointing=false} ({@code layers} truncates the model, for quick runs
+ * steps=20 warmup=3 layers=N checkpointing=false optimizer=adamw|paged|none} ({@code layers} truncates the model, for quick runs
  * on the CPU).
  */
 public final class LoraStepBenchmark {
@@ -48,6 +48,18 @@ public final class LoraStepBenchmark {
         model.setGradientCheckpointing(Boolean.parseBoolean(a.getOrDefault("checkpointing", "false")));
         backend.synchronize();
         double loadSeconds = (System.nanoTime() - t0) / 1e9;
+        java.util.List<io.github.lora4j.optim.Parameter> params = new java.util.ArrayList<>();
+        for (io.github.lora4j.core.lora.LoraModule m : adapter.modules()) {
+          params.add(new io.github.lora4j.optim.Parameter(m.peftPrefix() + ".lora_A", m.a(), m.gradA()));
+          params.add(new io.github.lora4j.optim.Parameter(m.peftPrefix() + ".lora_B", m.b(), m.gradB()));
+        }
+        String opt = a.getOrDefault("optimizer", "adamw");
+        io.github.lora4j.optim.Optimizer optimizer =
+            switch (opt) {
+              case "adamw" -> io.github.lora4j.optim.AdamW.builder().learningRate(1e-4).build(params.toArray(io.github.lora4j.optim.Parameter[]::new));
+              case "paged" -> io.github.lora4j.optim.PagedAdamW.builder().pagePoolBytes(64L << 20).learningRate(1e-4).build(params.toArray(io.github.lora4j.optim.Parameter[]::new));
+              default -> null;
+            };
         SplittableRandom random = new SplittableRandom(3);
         int[] ids = new int[batch * seq];
         for (int i = 0; i < ids.length; i++) {
@@ -62,6 +74,9 @@ public final class LoraStepBenchmark {
           try (Tensor l = model.forwardBackward(tokens, adapter, scale, i)) {
             loss = backend.toFloats(l)[0] * scale;
           }
+          if (optimizer != null) {
+            optimizer.step();
+          }
         }
         backend.synchronize();
         backend.resetPeakBytes();
@@ -73,6 +88,9 @@ public final class LoraStepBenchmark {
             last.close();
           }
           last = model.forwardBackward(tokens, adapter, scale, warmup + i);
+          if (optimizer != null) {
+            optimizer.step();
+          }
         }
         backend.synchronize();
         double ms = (System.nanoTime() - start) / 1e6 / steps;
@@ -80,8 +98,9 @@ public final class LoraStepBenchmark {
         last.close();
         System.out.printf(
             Locale.ROOT,
-            "{\"what\":\"lora4j forward+backward\",\"checkpointing\":%b,\"device\":\"%s\",\"config\":\"%s\",\"layers\":%d,\"dtype\":\"%s\",\"batch\":%d,\"seq\":%d,"
+            "{\"what\":\"lora4j LoRA step\",\"optimizer\":\"%s\",\"checkpointing\":%b,\"device\":\"%s\",\"config\":\"%s\",\"layers\":%d,\"dtype\":\"%s\",\"batch\":%d,\"seq\":%d,"
                 + "\"trainable\":%d,\"ms_per_step\":%.2f,\"tokens_per_s\":%.0f,\"peak_gib\":%.2f,\"weights_gib\":%.2f,\"load_s\":%.1f,\"loss\":%.4f}%n",
+            opt,
             model.gradientCheckpointing(),
             backend.describe(),
             a.getOrDefault("config", "llama-3.2-1b"),
@@ -96,6 +115,9 @@ public final class LoraStepBenchmark {
             weightBytes / (double) (1L << 30),
             loadSeconds,
             loss);
+        if (optimizer != null) {
+          optimizer.close();
+        }
       }
     }
   }
