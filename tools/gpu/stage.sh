@@ -11,12 +11,15 @@ rm -rf "$out"
 mkdir -p "$out/lib" "$out/test"
 
 echo "stage: building jars and test jars" >&2
-./mvnw -B -q -DskipTests package
-
-# Runtime and test dependencies of the modules with GPU tests, without DJL's CPU natives (the GPU
-# machine never runs the DJL backend, and its jar alone is larger than the whole stage).
-./mvnw -B -q -pl lora-core dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$root/$out/lib" \
-  -DexcludeArtifactIds=pytorch-native-cpu,tokenizers,lora-sched,lora-tensor,lora-cuda,lora-optim,lora-data,lora-core >/dev/null
+# Runtime and test dependencies of the modules, copied in the same reactor build (so sibling
+# snapshots resolve from it), without DJL's CPU natives: the GPU machine never runs the DJL backend,
+# and that jar alone is larger than the whole stage.
+./mvnw -B -q -pl lora-core -am -DskipTests package dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$root/$out/lib" \
+  -DexcludeArtifactIds=pytorch-native-cpu -DexcludeGroupIds=io.github.lora4j >/dev/null
+# DJL's tokenizers jar carries its native library for five platforms; the GPU machine is linux-x86_64.
+tok=$(ls "$out"/lib/tokenizers-*.jar)
+mkdir -p "$out/tok" && (cd "$out/tok" && "$JAVA_HOME/bin/jar" xf "$root/$tok" && find native/lib -mindepth 1 -maxdepth 1 -type d ! -name linux-x86_64 -exec rm -rf {} + \
+  && rm -f "$root/$tok" && "$JAVA_HOME/bin/jar" cf "$root/$tok" .) && rm -rf "$out/tok"
 ./mvnw -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.13.4 -DoutputDirectory="$root/$out" >/dev/null
 for m in lora-sched lora-tensor lora-cuda lora-optim lora-data lora-core; do
   cp "$m/target/$m-0.1.0-SNAPSHOT.jar" "$out/lib/"

@@ -154,7 +154,7 @@ public final class CudaBackend implements Backend {
       if (!closed) {
         // Copies queued on the stream may still read or write it.
         CudaDriver.streamSynchronize(stream);
-        CudaDriver.memFreeHost(t.host());
+        CudaDriver.memFreeHost(t.rawHost());
       }
       return;
     }

@@ -38,6 +38,11 @@ final class CudaTensor implements Tensor {
     return host;
   }
 
+  /** The host memory without the use-after-close check, for freeing. */
+  MemorySegment rawHost() {
+    return host;
+  }
+
   boolean isHost() {
     return host != null;
   }
