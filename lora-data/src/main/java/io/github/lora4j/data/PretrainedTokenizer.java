@@ -44,6 +44,14 @@ public final class PretrainedTokenizer implements Tokenizer, AutoCloseable {
   /** The tokenizer config's file in a Hugging Face model directory. */
   public static final String CONFIG_FILE = "tokenizer_config.json";
 
+  static {
+    // Tokenising runs on the CPU. On a machine with CUDA, DJL would otherwise pick a CUDA build of
+    // its tokenizer library, which is not in the jar, and try to download it (failing offline).
+    if (System.getenv("RUST_FLAVOR") == null && System.getProperty("RUST_FLAVOR") == null) {
+      System.setProperty("RUST_FLAVOR", "cpu");
+    }
+  }
+
   private final HuggingFaceTokenizer tokenizer;
   private final Map<String, Integer> addedTokens;
   private final Set<Integer> specialIds;
