@@ -274,6 +274,29 @@ public interface Backend extends AutoCloseable {
       double biasCorrection1, double biasCorrection2, float gradScale);
 
   /**
+   * One AdamW update with 8-bit block-wise state, as bitsandbytes' {@code AdamW8bit} stores it: the
+   * moments {@code expAvg} and {@code expAvgSq} are U8 codes with the element count of {@code
+   * param}, and {@code expAvgAbsmax} and {@code expAvgSqAbsmax} F32 scales, one per block of {@link
+   * DynamicQuantization#BLOCK_SIZE} elements ({@link DynamicQuantization#blocks}; the last block may
+   * be shorter). Blocks are counted from the tensors' first element. For each block:
+   *
+   * <pre>
+   * m = signedCode[expAvg] * expAvgAbsmax[block]          dequantise, one float product
+   * v = unsignedCode[expAvgSq] * expAvgSqAbsmax[block]
+   * then the float operations of {@link #adamwStep} on g, p, m and v, without AMSGrad
+   * expAvgAbsmax[block] = max |m|, expAvgSqAbsmax[block] = max v     over the block's new values
+   * expAvg = quantize(m / expAvgAbsmax[block], signedCode)             and likewise v, unsignedCode
+   * </pre>
+   *
+   * with {@link DynamicQuantization}'s codes and nearest-code {@code quantize}; a block whose absmax
+   * is 0 stores the code of 0. The parameter update uses the moments before they are quantised, as
+   * bitsandbytes does; only what is stored for the next step is rounded to 8 bits.
+   */
+  void adamw8bitStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgAbsmax, Tensor expAvgSq, Tensor expAvgSqAbsmax,
+      double lr, double beta1, double beta2, double eps, double weightDecay,
+      double biasCorrection1, double biasCorrection2, float gradScale);
+
+  /**
    * One update of one parameter by {@code torch.optim.SGD} ({@code foreach=False}), in place on
    * {@code param} and {@code momentumBuffer} (null when {@code momentum == 0}). All F32 with the
    * element count of {@code param}; {@code grad} is read only. {@code firstStep} is true on the
