@@ -49,12 +49,18 @@ class AdamW8bitTest {
 
   /** The data set and a student that starts from fixed weights; {@link #run} trains it with an optimizer and returns the loss after each step. */
   static final class TinyProblem implements AutoCloseable {
+    final Backend backend;
     final float[] x;
     final int[] labels;
     final Parameter w;
     final Parameter b;
 
     TinyProblem(long seed) {
+      this(AdamW8bitTest.backend, seed);
+    }
+
+    TinyProblem(Backend backend, long seed) {
+      this.backend = backend;
       Random rng = new Random(seed);
       float[] xs = TestArrays.gaussian(rng, N * D, 1);
       float[] teacher = TestArrays.gaussian(rng, VOCAB * D, 0.5);
