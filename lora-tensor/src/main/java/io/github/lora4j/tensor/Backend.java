@@ -11,8 +11,9 @@ import java.util.List;
  * {@code [N = batch * seq, features]} and viewed as {@code [batch, seq, heads, headDim]} where
  * attention needs it. Every op returns new tensors in the dtype of its float inputs unless it
  * says otherwise; ops whose name ends in {@code InPlace} or that take an output argument write
- * into it. Scalars are passed as Java values, never as device tensors, so no op synchronises with
- * the host except the {@code to*} copies.
+ * into it. Scalars are passed as Java values, never as device tensors (the one exception, {@link
+ * #clipByNormInPlace}, reads a norm that a previous op left on the device, so that clipping needs no
+ * host read), so no op synchronises with the host except the {@code to*} copies.
  *
  * <p>Backends are found with {@link Backends#open(Device)}.
  */
@@ -233,8 +234,8 @@ public interface Backend extends AutoCloseable {
    * tensor in {@code xs} by {@code min(1, (1 / (sqrt(sumOfSquares) + 1e-6)) * maxNorm)}, computed in
    * fp32 with one rounding per operation (torch evaluates {@code max_norm / (total_norm + 1e-6)} as
    * a reciprocal times {@code max_norm}) from the F32 [] device scalar {@code sumOfSquares} (from
-   * {@link #sumOfSquares(List)}) without reading it back. A non-finite norm makes the coefficient, and so the tensors, non-finite (torch
-   * does the same with {@code error_if_nonfinite=False}).
+   * {@link #sumOfSquares(List)}) without reading it back. A non-finite norm makes the coefficient,
+   * and so the tensors, non-finite (torch does the same with {@code error_if_nonfinite=False}).
    */
   void clipByNormInPlace(List<? extends Tensor> xs, Tensor sumOfSquares, float maxNorm);
 
