@@ -44,6 +44,100 @@ __device__ void adamw_step(float* p, const float* g, float* m, float* v, float* 
   }
 }
 
+// ---- 8-bit state ------------------------------------------------------------------------------
+
+constexpr int kQuantBlock = 256;   // DynamicQuantization.BLOCK_SIZE
+constexpr int kSignedZero = 127;   // the signed code's 0
+constexpr int kUnsignedZero = 0;   // the unsigned code's 0
+
+// The byte whose code is nearest to x (a value divided by its block's absmax), as the Java
+// DynamicQuantization.quantize: binary search for the last code <= x, then the upper neighbour when
+// x is above the float midpoint of the two. code holds 256 ascending values.
+__device__ __forceinline__ int quantize(float x, const float* code) {
+  if (!(x > code[0])) return 0;
+  if (x >= code[255]) return 255;
+  int lo = 0, hi = 255;
+  while (hi - lo > 1) {
+    const int mid = (lo + hi) >> 1;
+    if (code[mid] <= x) lo = mid;
+    else hi = mid;
+  }
+  return x > __fmul_rn(__fadd_rn(code[lo], code[hi]), 0.5f) ? hi : lo;
+}
+
+// The maximum of v over the block (finite values), every thread receiving it; the structure of
+// common.cuh's block_sum, with the same back-to-back guarantee.
+__device__ __forceinline__ float block_max(float v) {
+  __shared__ float partial[32];
+  __shared__ float total;
+  const unsigned lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+  const unsigned lanes = warp_lanes(), mask = lane_mask(lanes);
+  for (unsigned offset = 16; offset > 0; offset >>= 1) {
+    const float other = __shfl_down_sync(mask, v, offset);
+    if (lane + offset < lanes) v = fmaxf(v, other);
+  }
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < warps ? partial[lane] : 0.0f;
+    for (unsigned offset = 16; offset > 0; offset >>= 1) {
+      const float other = __shfl_down_sync(mask, v, offset);
+      if (lane + offset < lanes) v = fmaxf(v, other);
+    }
+    if (lane == 0) total = v;
+  }
+  __syncthreads();
+  return total;
+}
+
+// One AdamW update with 8-bit block-wise moments (Backend.adamw8bitStep): a thread block takes one
+// quantisation block of 256 elements at a time (any blockDim up to 1024; threads past the block's
+// elements only join the reductions). codes: the signed code's 256 floats, then the unsigned
+// code's. The moments' new values wait in shared memory for the block's new absmax.
+__device__ void adamw8bit_step(float* p, const float* g, unsigned char* mq, float* m_absmax, unsigned char* vq, float* v_absmax,
+                               const float* codes, long long n, float decay, float w, float b2, float c2, float bc2, float eps,
+                               float step_size, float grad_scale) {
+  __shared__ float code_s[256], code_u[256], m_new[kQuantBlock], v_new[kQuantBlock];
+  for (unsigned j = threadIdx.x; j < 256; j += blockDim.x) {
+    code_s[j] = codes[j];
+    code_u[j] = codes[256 + j];
+  }
+  __syncthreads();
+  const long long blocks = (n + kQuantBlock - 1) / kQuantBlock;
+  for (long long b = blockIdx.x; b < blocks; b += gridDim.x) {
+    const long long first = b * kQuantBlock;
+    const int len = n - first < kQuantBlock ? (int)(n - first) : kQuantBlock;
+    const float m_scale = m_absmax[b], v_scale = v_absmax[b];
+    float m_max = 0.0f, v_max = 0.0f;
+    for (int j = threadIdx.x; j < len; j += blockDim.x) {
+      const long long i = first + j;
+      const float gi = __fmul_rn(g[i], grad_scale);
+      const float pi = __fmul_rn(p[i], decay);
+      const float mi = lerp(__fmul_rn(code_s[mq[i]], m_scale), gi, w);
+      const float vi = fmaf(__fmul_rn(c2, gi), gi, __fmul_rn(__fmul_rn(code_u[vq[i]], v_scale), b2));
+      const float denom = __fadd_rn(__fdiv_rn(sqrtf(vi), bc2), eps);
+      p[i] = __fadd_rn(pi, __fdiv_rn(__fmul_rn(step_size, mi), denom));
+      m_new[j] = mi;
+      v_new[j] = vi;
+      m_max = fmaxf(m_max, fabsf(mi));
+      v_max = fmaxf(v_max, vi);
+    }
+    m_max = block_max(m_max);
+    v_max = block_max(v_max);
+    if (threadIdx.x == 0) {
+      m_absmax[b] = m_max;
+      v_absmax[b] = v_max;
+    }
+    for (int j = threadIdx.x; j < len; j += blockDim.x) {
+      const long long i = first + j;
+      mq[i] = (unsigned char)(m_max == 0.0f ? kSignedZero : quantize(__fdiv_rn(m_new[j], m_max), code_s));
+      vq[i] = (unsigned char)(v_max == 0.0f ? kUnsignedZero : quantize(__fdiv_rn(v_new[j], v_max), code_u));
+    }
+    // m_new and v_new are rewritten by the next block.
+    __syncthreads();
+  }
+}
+
 // One SGD update of p (and buf, NULL without momentum): wd = weight_decay, mu = momentum, c = 1 -
 // dampening, a = -lr; flags: bit 0 weight decay, bit 1 momentum, bit 2 Nesterov, bit 3 first step
 // (buf = g, as torch clones the gradient into a new buffer).
@@ -83,6 +177,13 @@ extern "C" __global__ void __launch_bounds__(1024) adamw_step_f32(float* p, cons
                                                                   float decay, float w, float b2, float c2, float bc2, float eps,
                                                                   float step_size, float grad_scale) {
   lora4j::adamw_step(p, g, m, v, vmax, n, decay, w, b2, c2, bc2, eps, step_size, grad_scale);
+}
+
+extern "C" __global__ void __launch_bounds__(1024) adamw8bit_step_f32(float* p, const float* g, unsigned char* mq, float* m_absmax,
+                                                                      unsigned char* vq, float* v_absmax, const float* codes, long long n,
+                                                                      float decay, float w, float b2, float c2, float bc2, float eps,
+                                                                      float step_size, float grad_scale) {
+  lora4j::adamw8bit_step(p, g, mq, m_absmax, vq, v_absmax, codes, n, decay, w, b2, c2, bc2, eps, step_size, grad_scale);
 }
 
 extern "C" __global__ void __launch_bounds__(1024) sgd_step_f32(float* p, const float* g, float* buf, long long n, float wd, float mu,

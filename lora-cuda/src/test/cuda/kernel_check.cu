@@ -18,6 +18,7 @@
 #include "../../main/cuda/common.cuh"
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -673,6 +674,95 @@ static void check_adamw() {
   }
 }
 
+// bitsandbytes' dynamic maps as lora4j's DynamicQuantization builds them: signed then unsigned.
+static std::vector<float> dynamic_codes() {
+  std::vector<float> all;
+  for (const bool is_signed : {true, false}) {
+    std::vector<double> v;
+    for (int i = 0; i < 7; ++i) {
+      const int steps = is_signed ? 1 << i : 1 << (i + 1);
+      const double scale = std::pow(10.0, i - 6);
+      for (int j = 0; j < steps; ++j) {
+        const double mid = scale * ((0.1 + 0.9 * j / steps) + (0.1 + 0.9 * (j + 1) / steps)) / 2;
+        v.push_back(mid);
+        if (is_signed) v.push_back(-mid);
+      }
+    }
+    v.push_back(0);
+    v.push_back(1);
+    std::sort(v.begin(), v.end());
+    for (double x : v) all.push_back((float)x);
+  }
+  return all;
+}
+
+static int quantize_host(float x, const float* code) {
+  if (!(x > code[0])) return 0;
+  if (x >= code[255]) return 255;
+  int lo = 0, hi = 255;
+  while (hi - lo > 1) {
+    const int mid = (lo + hi) / 2;
+    if (code[mid] <= x) lo = mid;
+    else hi = mid;
+  }
+  return x > rn_mul(rn_add(code[lo], code[hi]), 0.5f) ? hi : lo;
+}
+
+static void check_adamw8bit() {
+  const long long n = 100003;  // 391 blocks of 256, the last one of 163
+  const auto codes = dynamic_codes();
+  const float* code_s = codes.data();
+  const float* code_u = codes.data() + 256;
+  expect(codes.size() == 512 && code_s[127] == 0.0f && code_u[0] == 0.0f && code_s[255] == 1.0f, "dynamic codes: 0 at 127 (signed) and 0 (unsigned)");
+  for (const int block : {256, 100, 1024}) {
+    const long long blocks = (n + 255) / 256;
+    std::vector<float> p = random_values<float>(n, -2, 2), mabs(blocks, 0.0f), vabs(blocks, 0.0f);
+    std::vector<unsigned char> mq(n, 0), vq(n, 0);
+    Buf<float> dp(p), dg(n), dmabs(mabs), dvabs(vabs), dcodes(codes);
+    Buf<unsigned char> dmq(mq), dvq(vq);
+    for (int step = 1; step <= 3; ++step) {
+      auto g = random_values<float>(n, step == 2 ? -1e-3f : -3, step == 2 ? 1e-3f : 3);
+      for (long long i = 512; i < 768; ++i) g[i] = 0;  // an all-zero block: absmax 0 stores the code of 0
+      dg.put(g);
+      const AdamConsts k = adam_consts(1e-2, block == 100 ? 0.3 : 0.9, 0.999, 1e-8, 0.1, step, 0.5f);
+      launch("adamw8bit_step_f32", block == 1024 ? 7 : blocks, block, dp.p, (const float*)dg.p, dmq.p, dmabs.p, dvq.p, dvabs.p,
+             (const float*)dcodes.p, n, k.decay, k.w, k.b2, k.c2, k.bc2, k.eps, k.step_size, k.grad_scale);
+      for (long long b = 0; b < blocks; ++b) {
+        const long long first = b * 256, last = std::min(n, first + 256);
+        std::vector<float> m(256), v(256);
+        float m_max = 0, v_max = 0;
+        for (long long i = first; i < last; ++i) {
+          const float gi = rn_mul(g[i], k.grad_scale);
+          const float pi = rn_mul(p[i], k.decay);
+          const float m0 = rn_mul(code_s[mq[i]], mabs[b]);
+          const float diff = gi - m0;
+          const float mi = k.w < 0.5f ? std::fmaf(k.w, diff, m0) : std::fmaf(k.w - 1.0f, diff, gi);
+          const float vi = std::fmaf(rn_mul(k.c2, gi), gi, rn_mul(rn_mul(code_u[vq[i]], vabs[b]), k.b2));
+          const float denom = rn_add(std::sqrt(vi) / k.bc2, k.eps);
+          p[i] = rn_add(pi, rn_mul(k.step_size, mi) / denom);
+          m[i - first] = mi;
+          v[i - first] = vi;
+          m_max = std::max(m_max, std::fabs(mi));
+          v_max = std::max(v_max, vi);
+        }
+        mabs[b] = m_max;
+        vabs[b] = v_max;
+        for (long long i = first; i < last; ++i) {
+          mq[i] = (unsigned char)(m_max == 0 ? 127 : quantize_host(m[i - first] / m_max, code_s));
+          vq[i] = (unsigned char)(v_max == 0 ? 0 : quantize_host(v[i - first] / v_max, code_u));
+        }
+      }
+    }
+    const std::string what = "adamw8bit_step_f32 block " + std::to_string(block);
+    expect_close<float>(what + " p", dp.get(), as_double(p), 0, 0);
+    expect_close<float>(what + " m absmax", dmabs.get(), as_double(mabs), 0, 0);
+    expect_close<float>(what + " v absmax", dvabs.get(), as_double(vabs), 0, 0);
+    expect(dmq.get() == mq, what + " m codes bit for bit");
+    expect(dvq.get() == vq, what + " v codes bit for bit");
+    expect(mabs[2] == 0.0f && mq[600] == 127, what + ": the all-zero block keeps absmax 0 and the code of 0");
+  }
+}
+
 static void check_sgd() {
   const long long n = 100003;
   // flags: 1 weight decay, 2 momentum, 4 Nesterov.
@@ -777,6 +867,7 @@ static std::vector<std::string> expected_names() {
   names.push_back("sum_f32");
   names.push_back("adamw_step_f32");
   names.push_back("sgd_step_f32");
+  names.push_back("adamw8bit_step_f32");
   for (const char* c : {"cast_f32_bf16", "cast_f32_f16", "cast_bf16_f32", "cast_bf16_f16", "cast_f16_f32", "cast_f16_bf16"})
     names.push_back(c);
   return names;
@@ -830,6 +921,7 @@ int main(int argc, char** argv) {
   check_dtype<__half>();
   check_sum_f32();
   check_adamw();
+  check_adamw8bit();
   check_sgd();
   check_cast<float, __nv_bfloat16>("cast_f32_bf16");
   check_cast<float, __half>("cast_f32_f16");

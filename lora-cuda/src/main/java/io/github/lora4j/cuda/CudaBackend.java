@@ -10,6 +10,7 @@ import io.github.lora4j.tensor.Backend;
 import io.github.lora4j.tensor.DType;
 import io.github.lora4j.tensor.Device;
 import io.github.lora4j.tensor.DropoutMask;
+import io.github.lora4j.tensor.DynamicQuantization;
 import io.github.lora4j.tensor.NormOutput;
 import io.github.lora4j.tensor.Scope;
 import io.github.lora4j.tensor.Shape;
@@ -46,6 +47,8 @@ public final class CudaBackend implements Backend {
   private final String description;
   private final long cublasWorkspace;
   private long stagingOffset;
+  /** The 8-bit optimizer's two code tables on the device (512 floats), uploaded on first use; not counted as tensor memory. */
+  private long quantizationCodes;
   private long currentBytes;
   private long peakBytes;
   private boolean closed;
@@ -792,6 +795,53 @@ public final class CudaBackend implements Backend {
   }
 
   @Override
+  public void adamw8bitStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgAbsmax, Tensor expAvgSq, Tensor expAvgSqAbsmax, double lr, double beta1,
+      double beta2, double eps, double weightDecay, double biasCorrection1, double biasCorrection2, float gradScale) {
+    String op = "adamw8bitStep";
+    CudaTensor p = state(param, param, op, "param");
+    CudaTensor g = state(grad, param, op, "grad");
+    CudaTensor mq = codes(expAvg, param, op, "expAvg");
+    CudaTensor vq = codes(expAvgSq, param, op, "expAvgSq");
+    CudaTensor mAbs = scales(expAvgAbsmax, param, op, "expAvgAbsmax");
+    CudaTensor vAbs = scales(expAvgSqAbsmax, param, op, "expAvgSqAbsmax");
+    long n = p.numel();
+    long blocks = DynamicQuantization.blocks(n);
+    int grid = (int) Math.min(blocks, 65_535L * 8);
+    kernels.launch("adamw8bit_step_f32", stream, grid, DynamicQuantization.BLOCK_SIZE, p, g, mq, mAbs, vq, vAbs, quantizationCodes(), n,
+        (float) (1 - lr * weightDecay), (float) (1 - beta1), (float) beta2, (float) (1 - beta2), (float) Math.sqrt(biasCorrection2), (float) eps,
+        (float) -(lr / biasCorrection1), gradScale);
+  }
+
+  private long quantizationCodes() {
+    if (quantizationCodes == 0) {
+      float[] codes = new float[512];
+      System.arraycopy(DynamicQuantization.signedCode(), 0, codes, 0, 256);
+      System.arraycopy(DynamicQuantization.unsignedCode(), 0, codes, 256, 256);
+      quantizationCodes = rawAlloc(512 * 4);
+      upload(MemorySegment.ofArray(codes), quantizationCodes, 512 * 4);
+    }
+    return quantizationCodes;
+  }
+
+  private static CudaTensor codes(Tensor t, Tensor param, String op, String arg) {
+    CudaTensor c = cuda(t, op, arg);
+    if (c.dtype() != DType.U8 || c.numel() != param.numel()) {
+      throw new IllegalArgumentException(op + ": " + arg + " must be U8 with the " + param.numel() + " elements of param " + param.shape() + ", not " + c.shape() + " " + c.dtype());
+    }
+    return c;
+  }
+
+  private static CudaTensor scales(Tensor t, Tensor param, String op, String arg) {
+    CudaTensor c = cuda(t, op, arg);
+    long blocks = DynamicQuantization.blocks(param.numel());
+    if (c.dtype() != DType.F32 || c.numel() != blocks) {
+      throw new IllegalArgumentException(op + ": " + arg + " must be F32 with one entry per block of " + DynamicQuantization.BLOCK_SIZE + " elements of param "
+          + param.shape() + " (" + blocks + "), not " + c.shape() + " " + c.dtype());
+    }
+    return c;
+  }
+
+  @Override
   public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, double lr, double momentum, double dampening, double weightDecay,
       boolean nesterov, boolean firstStep, float gradScale) {
     String op = "sgdStep";
@@ -870,6 +920,9 @@ public final class CudaBackend implements Backend {
     }
     CudaDriver.streamSynchronize(stream);
     CudaDriver.memFreeAsync(cublasWorkspace, stream);
+    if (quantizationCodes != 0) {
+      CudaDriver.memFreeAsync(quantizationCodes, stream);
+    }
     Cublas.destroy(cublas);
     CudaDriver.memFreeHost(staging);
     CudaDriver.streamSynchronize(stream);

@@ -8,7 +8,7 @@ package io.github.lora4j.optim;
  * @param <B> the concrete builder
  * @param <O> the optimizer it builds
  */
-public abstract sealed class AdamWBuilder<B extends AdamWBuilder<B, O>, O extends Optimizer> extends OptimizerBuilder<B, O> permits AdamW.Builder, PagedAdamW.Builder {
+public abstract sealed class AdamWBuilder<B extends AdamWBuilder<B, O>, O extends Optimizer> extends OptimizerBuilder<B, O> permits AdamW.Builder, AdamW8bit.Builder, PagedAdamW.Builder {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;

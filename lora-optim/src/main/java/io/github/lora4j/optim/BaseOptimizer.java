@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * subclass allocates its state with {@link #newState} in its constructor and updates one parameter
  * in {@link #update}.
  */
-abstract sealed class BaseOptimizer implements Optimizer permits AdamW, PagedAdamW, SGD {
+abstract sealed class BaseOptimizer implements Optimizer permits AdamW, AdamW8bit, PagedAdamW, SGD {
   private static final Logger LOG = LoggerFactory.getLogger(BaseOptimizer.class);
   static final String STATE_FILE = "optimizer.safetensors";
   static final String META_FILE = "optimizer.json";

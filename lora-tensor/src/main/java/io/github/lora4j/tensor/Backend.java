@@ -11,8 +11,9 @@ import java.util.List;
  * {@code [N = batch * seq, features]} and viewed as {@code [batch, seq, heads, headDim]} where
  * attention needs it. Every op returns new tensors in the dtype of its float inputs unless it
  * says otherwise; ops whose name ends in {@code InPlace} or that take an output argument write
- * into it. Scalars are passed as Java values, never as device tensors, so no op synchronises with
- * the host except the {@code to*} copies.
+ * into it. Scalars are passed as Java values, never as device tensors (the one exception, {@link
+ * #clipByNormInPlace}, reads a norm that a previous op left on the device, so that clipping needs no
+ * host read), so no op synchronises with the host except the {@code to*} copies.
  *
  * <p>Backends are found with {@link Backends#open(Device)}.
  */
@@ -233,8 +234,8 @@ public interface Backend extends AutoCloseable {
    * tensor in {@code xs} by {@code min(1, (1 / (sqrt(sumOfSquares) + 1e-6)) * maxNorm)}, computed in
    * fp32 with one rounding per operation (torch evaluates {@code max_norm / (total_norm + 1e-6)} as
    * a reciprocal times {@code max_norm}) from the F32 [] device scalar {@code sumOfSquares} (from
-   * {@link #sumOfSquares(List)}) without reading it back. A non-finite norm makes the coefficient, and so the tensors, non-finite (torch
-   * does the same with {@code error_if_nonfinite=False}).
+   * {@link #sumOfSquares(List)}) without reading it back. A non-finite norm makes the coefficient,
+   * and so the tensors, non-finite (torch does the same with {@code error_if_nonfinite=False}).
    */
   void clipByNormInPlace(List<? extends Tensor> xs, Tensor sumOfSquares, float maxNorm);
 
@@ -270,6 +271,29 @@ public interface Backend extends AutoCloseable {
    * clipping coefficient); {@code grad} itself is not changed.
    */
   void adamwStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor maxExpAvgSq,
+      double lr, double beta1, double beta2, double eps, double weightDecay,
+      double biasCorrection1, double biasCorrection2, float gradScale);
+
+  /**
+   * One AdamW update with 8-bit block-wise state, as bitsandbytes' {@code AdamW8bit} stores it: the
+   * moments {@code expAvg} and {@code expAvgSq} are U8 codes with the element count of {@code
+   * param}, and {@code expAvgAbsmax} and {@code expAvgSqAbsmax} F32 scales, one per block of {@link
+   * DynamicQuantization#BLOCK_SIZE} elements ({@link DynamicQuantization#blocks}; the last block may
+   * be shorter). Blocks are counted from the tensors' first element. For each block:
+   *
+   * <pre>
+   * m = signedCode[expAvg] * expAvgAbsmax[block]          dequantise, one float product
+   * v = unsignedCode[expAvgSq] * expAvgSqAbsmax[block]
+   * then the float operations of {@link #adamwStep} on g, p, m and v, without AMSGrad
+   * expAvgAbsmax[block] = max |m|, expAvgSqAbsmax[block] = max v     over the block's new values
+   * expAvg = quantize(m / expAvgAbsmax[block], signedCode)             and likewise v, unsignedCode
+   * </pre>
+   *
+   * with {@link DynamicQuantization}'s codes and nearest-code {@code quantize}; a block whose absmax
+   * is 0 stores the code of 0. The parameter update uses the moments before they are quantised, as
+   * bitsandbytes does; only what is stored for the next step is rounded to 8 bits.
+   */
+  void adamw8bitStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgAbsmax, Tensor expAvgSq, Tensor expAvgSqAbsmax,
       double lr, double beta1, double beta2, double eps, double weightDecay,
       double biasCorrection1, double biasCorrection2, float gradScale);
 

@@ -465,6 +465,13 @@ final class CpuBackend implements Backend {
   }
 
   @Override
+  public void adamw8bitStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgAbsmax, Tensor expAvgSq, Tensor expAvgSqAbsmax, double lr, double beta1,
+      double beta2, double eps, double weightDecay, double biasCorrection1, double biasCorrection2, float gradScale) {
+    AdamW8bitStep.step(this, param, grad, expAvg, expAvgAbsmax, expAvgSq, expAvgSqAbsmax, lr, beta1, beta2, eps, weightDecay, biasCorrection1,
+        biasCorrection2, gradScale);
+  }
+
+  @Override
   public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, double lr, double momentum, double dampening, double weightDecay,
       boolean nesterov, boolean firstStep, float gradScale) {
     SgdStep.step(this, param, grad, momentumBuffer, lr, momentum, dampening, weightDecay, nesterov, firstStep, gradScale);

@@ -62,14 +62,29 @@ final class HostCopy {
    * change the tensors.
    */
   static void forEachChunk(NDArray[] arrays, int[] elementBytes, long numel, LockstepVisitor visitor) {
+    int[] perEntry = new int[arrays.length];
+    java.util.Arrays.fill(perEntry, 1);
+    forEachChunk(arrays, elementBytes, perEntry, numel, visitor);
+  }
+
+  /**
+   * As {@link #forEachChunk(NDArray[], int[], long, LockstepVisitor)} for arrays whose entries each
+   * cover {@code elementsPerEntry[k]} of the {@code numel} elements (a quantisation block's scale
+   * covers a block): array k has {@code ceil(numel / elementsPerEntry[k])} entries, and slices start
+   * at multiples of every {@code elementsPerEntry}, so that {@code segments[k]} holds the entries of
+   * elements {@code [start, start + count)}.
+   */
+  static void forEachChunk(NDArray[] arrays, int[] elementBytes, int[] elementsPerEntry, long numel, LockstepVisitor visitor) {
     if (numel == 0) {
       return;
     }
     int widest = 1;
-    for (int b : elementBytes) {
-      widest = Math.max(widest, b);
+    int align = 1;
+    for (int k = 0; k < arrays.length; k++) {
+      widest = Math.max(widest, elementBytes[k]);
+      align = Math.max(align, elementsPerEntry[k]);
     }
-    long chunk = Math.max(1, CHUNK_BYTES / widest);
+    long chunk = Math.max(align, CHUNK_BYTES / widest / align * align);
     MemorySegment[] segments = new MemorySegment[arrays.length];
     if (numel <= chunk) {
       for (int k = 0; k < arrays.length; k++) {
@@ -81,14 +96,15 @@ final class HostCopy {
     NDArray[] flat = new NDArray[arrays.length];
     try {
       for (int k = 0; k < arrays.length; k++) {
-        flat[k] = arrays[k].reshape(numel);
+        flat[k] = arrays[k].reshape(arrays[k].getShape().size());
       }
       for (long start = 0; start < numel; start += chunk) {
         long count = Math.min(chunk, numel - start);
         NDArray[] slices = new NDArray[arrays.length];
         try {
           for (int k = 0; k < arrays.length; k++) {
-            slices[k] = flat[k].get(new NDIndex("{}:{}", start, start + count));
+            long per = elementsPerEntry[k];
+            slices[k] = flat[k].get(new NDIndex("{}:{}", start / per, (start + count + per - 1) / per));
             segments[k] = MemorySegment.ofBuffer(slices[k].toByteBuffer(true));
           }
           visitor.visit(segments, start, count);

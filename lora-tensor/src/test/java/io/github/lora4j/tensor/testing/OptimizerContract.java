@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.lora4j.tensor.Backend;
 import io.github.lora4j.tensor.DType;
+import io.github.lora4j.tensor.DynamicQuantization;
 import io.github.lora4j.tensor.Scope;
 import io.github.lora4j.tensor.Shape;
 import io.github.lora4j.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Random;
 import net.jqwik.api.Arbitraries;
@@ -19,8 +23,8 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 
 /**
- * The optimizer ops of {@link Backend}: {@code adamwStep}, {@code sgdStep}, the global {@code
- * sumOfSquares} and {@code clipByNormInPlace}, on F32 tensors of any length.
+ * The optimizer ops of {@link Backend}: {@code adamwStep}, {@code adamw8bitStep}, {@code sgdStep},
+ * the global {@code sumOfSquares} and {@code clipByNormInPlace}, on tensors of any length.
  *
  * <p>Two references for each step: a float one that follows the order of operations the {@link
  * Backend} javadoc fixes (torch's), which a backend should meet to the last bit and is held to a
@@ -102,6 +106,132 @@ public abstract class OptimizerContract {
       assertTextbook(what + " param", backend().toFloats(tp), pd, c.lr() * STEPS);
       assertTextbook(what + " expAvg", backend().toFloats(tm), md, TestArrays.maxAbs(md));
       assertTextbook(what + " expAvgSq", backend().toFloats(tv), vd, TestArrays.maxAbs(vd));
+    }
+  }
+
+  @Property(tries = 25)
+  void adamw8bitStepQuantisesBlockwise(@ForAll @IntRange(min = 1, max = 700) int n, @ForAll("adamwCases") AdamWCase c, @ForAll long seed) {
+    Random rng = new Random(seed);
+    float[] p = TestArrays.gaussian(rng, n, 1);
+    int blocks = (int) DynamicQuantization.blocks(n);
+    byte[] mq = new byte[n];
+    byte[] vq = new byte[n];
+    float[] mAbs = new float[blocks];
+    float[] vAbs = new float[blocks];
+    try (Scope _ = backend().scope(); Arena arena = Arena.ofConfined()) {
+      Tensor tp = backend().fromFloats(p, Shape.of(n), DType.F32);
+      Tensor tmq = backend().zeros(Shape.of(n), DType.U8);
+      Tensor tvq = backend().zeros(Shape.of(n), DType.U8);
+      Tensor tmAbs = backend().zeros(Shape.of(blocks), DType.F32);
+      Tensor tvAbs = backend().zeros(Shape.of(blocks), DType.F32);
+      for (int step = 1; step <= STEPS; step++) {
+        float[] g = TestArrays.gaussian(rng, n, step == 2 ? 1e-3 : 3);
+        double bc1 = 1 - Math.pow(c.beta1(), step);
+        double bc2 = 1 - Math.pow(c.beta2(), step);
+        float[] mBefore = dequantize(mq, mAbs, SIGNED);
+        float[] vBefore = dequantize(vq, vAbs, UNSIGNED);
+        backend().adamw8bitStep(tp, backend().fromFloats(g, Shape.of(n), DType.F32), tmq, tmAbs, tvq, tvAbs,
+            c.lr(), c.beta1(), c.beta2(), c.eps(), c.weightDecay(), bc1, bc2, c.gradScale());
+        float[][] exact = adamw8bitOrdered(p, g, mq, mAbs, vq, vAbs, c, bc1, bc2);
+        String what = "adamw8bitStep " + c + " n " + n + " step " + step;
+        assertOrdered(what + " param", backend().toFloats(tp), p);
+        assertOrdered(what + " expAvgAbsmax", backend().toFloats(tmAbs), mAbs);
+        assertOrdered(what + " expAvgSqAbsmax", backend().toFloats(tvAbs), vAbs);
+        assertCodes(what + " expAvg", bytes(arena, tmq), mq);
+        assertCodes(what + " expAvgSq", bytes(arena, tvq), vq);
+        // Independently of the order of operations: the stored moments are the new moments to within
+        // half the gap between neighbouring codes (scaled by the block's absmax), plus fp32 noise.
+        assertWithinHalfACode(what + " stored m", dequantize(mq, mAbs, SIGNED), exact[0], mAbs, SIGNED);
+        assertWithinHalfACode(what + " stored v", dequantize(vq, vAbs, UNSIGNED), exact[1], vAbs, UNSIGNED);
+        for (int i = 0; i < n; i++) {
+          // The moments the update used came from the dequantised state of the step before.
+          double m = c.beta1() * mBefore[i] + (1 - c.beta1()) * (double) g[i] * c.gradScale();
+          assertTrue(Math.abs(m - exact[0][i]) <= 1e-5 * (Math.abs(m) + mAbs[i / DynamicQuantization.BLOCK_SIZE]) + 1e-30,
+              what + ": m[" + i + "] " + exact[0][i] + " is not beta1 m + (1 - beta1) g = " + m);
+          double v = c.beta2() * vBefore[i] + (1 - c.beta2()) * Math.pow((double) g[i] * c.gradScale(), 2);
+          assertTrue(Math.abs(v - exact[1][i]) <= 1e-5 * (v + vAbs[i / DynamicQuantization.BLOCK_SIZE]) + 1e-30, what + ": v[" + i + "] " + exact[1][i] + " vs " + v);
+        }
+      }
+    }
+  }
+
+  private static final float[] SIGNED = DynamicQuantization.signedCode();
+  private static final float[] UNSIGNED = DynamicQuantization.unsignedCode();
+
+  /**
+   * The Backend javadoc's 8-bit step on the reference state (codes and scales updated in place);
+   * returns the new moments before quantisation, {m, v}.
+   */
+  static float[][] adamw8bitOrdered(float[] p, float[] g, byte[] mq, float[] mAbs, byte[] vq, float[] vAbs, AdamWCase c, double bc1, double bc2) {
+    int n = p.length;
+    float decay = (float) (1 - c.lr() * c.weightDecay());
+    float w = (float) (1 - c.beta1());
+    float b2 = (float) c.beta2();
+    float c2 = (float) (1 - c.beta2());
+    float bc2Sqrt = (float) Math.sqrt(bc2);
+    float eps = (float) c.eps();
+    float s = (float) -(c.lr() / bc1);
+    float[] m = new float[n];
+    float[] v = new float[n];
+    int block = DynamicQuantization.BLOCK_SIZE;
+    for (int b = 0; b * block < n; b++) {
+      float mMax = 0;
+      float vMax = 0;
+      for (int i = b * block; i < Math.min(n, (b + 1) * block); i++) {
+        float gi = g[i] * c.gradScale();
+        float mi = SIGNED[mq[i] & 0xff] * mAbs[b];
+        float vi = UNSIGNED[vq[i] & 0xff] * vAbs[b];
+        p[i] = p[i] * decay;
+        m[i] = w < 0.5f ? Math.fma(w, gi - mi, mi) : Math.fma(w - 1f, gi - mi, gi);
+        v[i] = Math.fma(c2 * gi, gi, vi * b2);
+        float denom = (float) Math.sqrt(v[i]) / bc2Sqrt + eps;
+        p[i] = p[i] + (s * m[i]) / denom;
+        mMax = Math.max(mMax, Math.abs(m[i]));
+        vMax = Math.max(vMax, v[i]);
+      }
+      mAbs[b] = mMax;
+      vAbs[b] = vMax;
+      for (int i = b * block; i < Math.min(n, (b + 1) * block); i++) {
+        mq[i] = (byte) DynamicQuantization.quantize(mMax == 0 ? 0f : m[i] / mMax, SIGNED);
+        vq[i] = (byte) DynamicQuantization.quantize(vMax == 0 ? 0f : v[i] / vMax, UNSIGNED);
+      }
+    }
+    return new float[][] {m, v};
+  }
+
+  static float[] dequantize(byte[] q, float[] absmax, float[] code) {
+    float[] out = new float[q.length];
+    for (int i = 0; i < q.length; i++) {
+      out[i] = code[q[i] & 0xff] * absmax[i / DynamicQuantization.BLOCK_SIZE];
+    }
+    return out;
+  }
+
+  private byte[] bytes(Arena arena, Tensor t) {
+    MemorySegment seg = arena.allocate(t.numel());
+    backend().toSegment(t, seg);
+    return seg.toArray(ValueLayout.JAVA_BYTE);
+  }
+
+  /** Codes may differ by one step where the value normalised by the block's absmax lies within a rounding of a midpoint. */
+  private static void assertCodes(String what, byte[] actual, byte[] expected) {
+    for (int i = 0; i < expected.length; i++) {
+      int d = Math.abs((actual[i] & 0xff) - (expected[i] & 0xff));
+      assertTrue(d <= 1, what + "[" + i + "] is code " + (actual[i] & 0xff) + ", expected " + (expected[i] & 0xff));
+    }
+  }
+
+  private static void assertWithinHalfACode(String what, float[] stored, float[] exact, float[] absmax, float[] code) {
+    for (int i = 0; i < exact.length; i++) {
+      float scale = absmax[i / DynamicQuantization.BLOCK_SIZE];
+      if (scale == 0) {
+        assertEquals(0f, stored[i], 0f, what + "[" + i + "] in an all-zero block");
+        continue;
+      }
+      double x = exact[i] / scale;
+      int k = DynamicQuantization.quantize((float) x, code);
+      double gap = Math.max(k > 0 ? code[k] - code[k - 1] : 0, k < 255 ? code[k + 1] - code[k] : 0);
+      assertTrue(Math.abs(stored[i] - exact[i]) <= (gap / 2 + 1e-6) * scale, what + "[" + i + "] " + stored[i] + " vs " + exact[i] + " (gap " + gap + ", absmax " + scale + ")");
     }
   }
 
