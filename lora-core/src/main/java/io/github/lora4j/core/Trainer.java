@@ -31,7 +31,7 @@ import java.util.regex.Pattern;
  */
 public final class Trainer {
   /** The optimizer names {@link Builder#optimizer} accepts, as transformers' {@code optim} spells them. */
-  public static final List<String> OPTIMIZERS = List.of("adamw_torch", "paged_adamw_32bit", "paged_adamw_8bit", "adamw_8bit", "sgd");
+  public static final List<String> OPTIMIZERS = io.github.lora4j.optim.Optimizers.names();
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
 

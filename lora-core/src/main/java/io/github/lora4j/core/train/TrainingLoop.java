@@ -13,12 +13,10 @@ import io.github.lora4j.data.SftConfig;
 import io.github.lora4j.data.SftDataset;
 import io.github.lora4j.data.Split;
 import io.github.lora4j.data.TokenBatch;
-import io.github.lora4j.optim.AdamW;
 import io.github.lora4j.optim.GradientAccumulation;
 import io.github.lora4j.optim.Optimizer;
 import io.github.lora4j.optim.OptimizerBuilder;
 import io.github.lora4j.optim.Parameter;
-import io.github.lora4j.optim.SGD;
 import io.github.lora4j.optim.StepResult;
 import io.github.lora4j.sched.LearningRateSchedule;
 import io.github.lora4j.sched.ScheduleBuilder;
@@ -241,14 +239,7 @@ public final class TrainingLoop {
       params.add(new Parameter(LoraLayout.loraAKey(m.layer(), m.target()), m.a(), m.gradA()));
       params.add(new Parameter(LoraLayout.loraBKey(m.layer(), m.target()), m.b(), m.gradB()));
     }
-    OptimizerBuilder<?, ?> builder = switch (c.optimizer()) {
-      case "adamw_torch" -> AdamW.builder();
-      case "sgd" -> SGD.builder();
-      // Optimizer state in pinned host memory, streamed through 256 MiB of device pages (bitsandbytes' paged idea).
-      case "paged_adamw_32bit" -> io.github.lora4j.optim.PagedAdamW.builder().pagePoolBytes(256L << 20);
-      default -> throw new IllegalArgumentException(
-          "optimizer " + c.optimizer() + " is not wired into the trainer yet; use adamw_torch, paged_adamw_32bit or sgd");
-    };
+    OptimizerBuilder<?, ?> builder = io.github.lora4j.optim.Optimizers.byName(c.optimizer());
     return builder.learningRate(schedule).weightDecay(c.weightDecay()).maxGradNorm(c.maxGradNorm()).build(params.toArray(Parameter[]::new));
   }
 
