@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The optimizers on cuda:0, with the assertions of their CPU tests: paged state (32- and 8-bit) gives
- * the resident optimizer's results to the bit while the device holds only the page pool for state
+ * the resident optimizer's results (to fp32 summation order, see {@link #assertSameUpToNormRounding}) while the device holds only the page pool for state
  * (the host copies run asynchronously on the stream); 8-bit AdamW ends a 300-step run within 2% of
  * AdamW's loss; clipping on the device equals clipping folded into the step; a non-finite gradient
  * skips the step. (The fused kernels themselves are checked by lora-cuda's CudaOptimizerGpuTest and
@@ -74,7 +74,8 @@ class OptimizerGpuTest {
   }
 
   /** Runs both optimizers over the same gradients and compares the parameters bit for bit; checks the paged one's device bytes. */
-  private static void pagedEqualsResident(Function<Parameter[], Optimizer> resident, Function<Parameter[], PagedAdamW> paged, long poolBytes) {
+  private static void pagedEqualsResident(
+      Function<Parameter[], Optimizer> resident, Function<Parameter[], PagedAdamW> paged, long poolBytes, double tolerance) {
     int[] sizes = {100_003, 37, 4099};
     List<Parameter> a = params(1, sizes);
     List<Parameter> b = params(1, sizes);
@@ -93,7 +94,7 @@ class OptimizerGpuTest {
           assertTrue(backend.peakBytes() <= start + 4, "a paged step allocates only the 4-byte norm: peak " + backend.peakBytes() + " from " + start);
         }
         for (int i = 0; i < sizes.length; i++) {
-          assertArrayEquals(backend.toFloats(a.get(i).value()), backend.toFloats(b.get(i).value()), "p" + i + " with pages of " + p.pageElements());
+          assertSameUpTo(tolerance, backend.toFloats(a.get(i).value()), backend.toFloats(b.get(i).value()), "p" + i + " with pages of " + p.pageElements());
         }
       }
     } finally {
@@ -102,17 +103,44 @@ class OptimizerGpuTest {
     }
   }
 
+  /**
+   * On the GPU the global gradient norm is summed by many blocks with atomic adds, in no fixed order,
+   * so two optimizers see norms (and clip factors) that differ in the last bits of fp32: their
+   * parameters agree to 1e-6 of the tensor's scale (observed: ~3e-9 on parameters of size ~1),
+   * not to the bit as on the CPU. A real paging bug is off by a whole update (~1e-2 here).
+   */
+  static void assertSameUpToNormRounding(float[] expected, float[] actual, String what) {
+    assertSameUpTo(1e-6, expected, actual, what);
+  }
+
+  /**
+   * With 8-bit state a last-bit difference in the norm can move a moment across a quantisation
+   * boundary (1/127 of its block's absmax), so the paged 8-bit run may differ by a fraction of one
+   * update: 1e-4 of the scale (observed: 4e-6), still 100 times below one update of a paging bug.
+   */
+  static void assertSameUpTo(double relative, float[] expected, float[] actual, String what) {
+    assertEquals(expected.length, actual.length, what);
+    double scale = 0;
+    for (float e : expected) {
+      scale = Math.max(scale, Math.abs(e));
+    }
+    for (int i = 0; i < expected.length; i++) {
+      double tolerance = relative * (Math.abs(expected[i]) + scale);
+      assertTrue(Math.abs(expected[i] - actual[i]) <= tolerance, what + ": element " + i + " " + expected[i] + " vs " + actual[i]);
+    }
+  }
+
   @Test
   void pagedAdamWIsAdamWOnTheGpu() {
     var schedule = Schedules.cosine(1e-2, 5).withWarmupSteps(1);
     pagedEqualsResident(ps -> AdamW.builder().learningRate(schedule).amsgrad(true).build(ps),
-        ps -> PagedAdamW.builder().learningRate(schedule).amsgrad(true).pagePoolBytes(120_000).build(ps), 120_000);
+        ps -> PagedAdamW.builder().learningRate(schedule).amsgrad(true).pagePoolBytes(120_000).build(ps), 120_000, 1e-6);
   }
 
   @Test
   void pagedEightBitIsAdamW8bitOnTheGpu() {
     pagedEqualsResident(ps -> AdamW8bit.builder().learningRate(1e-2).build(ps),
-        ps -> PagedAdamW.builder().optimBits(8).learningRate(1e-2).pagePoolBytes(20_000).build(ps), 20_000);
+        ps -> PagedAdamW.builder().optimBits(8).learningRate(1e-2).pagePoolBytes(20_000).build(ps), 20_000, 1e-4);
   }
 
   @Test
@@ -143,9 +171,9 @@ class OptimizerGpuTest {
         StepResult ra = host.step();
         StepResult rb = device.step();
         assertFalse(rb.gradNorm().isRead());
-        assertEquals(ra.gradNorm().value(), rb.gradNorm().value(), 1e-9 * ra.gradNorm().value(), "the same norm, read when asked");
+        assertEquals(ra.gradNorm().value(), rb.gradNorm().value(), 1e-6 * ra.gradNorm().value(), "the same norm (to fp32 summation order), read when asked");
       }
-      assertArrayEquals(backend.toFloats(a.get(0).value()), backend.toFloats(b.get(0).value()));
+      assertSameUpToNormRounding(backend.toFloats(a.get(0).value()), backend.toFloats(b.get(0).value()), "clipped on the device vs in the step");
       float[] before = backend.toFloats(a.get(0).value());
       try (Scope _ = backend.scope()) {
         backend.copyInto(backend.fromFloats(new float[] {Float.NaN, 0, 0}, Shape.of(3), DType.F32), a.get(1).grad());
