@@ -410,8 +410,8 @@ public final class Trainer {
       if (runName != null && !NAME.matcher(runName).matches()) {
         problems.add("runName must be letters, digits, '.', '_' or '-' (it names a directory): '" + runName + "'");
       }
-      if (resumeFrom != null) {
-        problems.add("resumeFrom is not supported yet (checkpoints are written, resuming from them is not): " + resumeFrom);
+      if (resumeFrom != null && !resumeFrom.equals("latest") && !Files.isDirectory(Path.of(resumeFrom))) {
+        problems.add("resumeFrom must be \"latest\" or a checkpoint directory: " + resumeFrom);
       }
       if (!problems.isEmpty()) {
         throw new TrainerConfigException(problems);

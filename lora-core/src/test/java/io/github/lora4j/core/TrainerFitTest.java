@@ -105,6 +105,53 @@ class TrainerFitTest {
     assertEquals(finalLoss[0], finalLoss[1], 0.0, "paged AdamW is AdamW with its state in host memory: the same losses");
   }
 
+  @Test
+  void aResumedRunLogsTheLossesOfAnUninterruptedOne(@TempDir Path tmp) throws Exception {
+    Path model = modelWithTokenizer(tmp);
+    Path train = data(tmp, "train.jsonl", 40, 9);
+    java.util.function.Supplier<Trainer.Builder> settings =
+        () -> Trainer.builder().baseModel(model).device(Device.cpu()).trainData(train).loraR(4).loraAlpha(8).loraDropout(0.1).targetModules("all-linear")
+            .maxSteps(20).batchSize(4).gradientAccumulationSteps(2).learningRate(3e-3).schedule("cosine").warmupSteps(2).logEvery(1).saveEvery(10)
+            .outputDir(tmp.resolve("out")).project("resume").seed(11);
+    TrainingResult full = settings.get().runName("resume-2026-01-01_00.00.00").build().fit();
+    List<String> uninterrupted = Files.readAllLines(full.runDir().resolve("metrics.jsonl"));
+    assertEquals(20, uninterrupted.size());
+    // As if the run had died after step 10's checkpoint.
+    deleteTree(full.runDir().resolve("checkpoint-20"));
+    TrainingResult resumed = settings.get().resumeFrom("latest").build().fit();
+    assertEquals(full.runDir().toAbsolutePath(), resumed.runDir().toAbsolutePath(), "the run continues in its own directory");
+    List<String> after = Files.readAllLines(resumed.runDir().resolve("metrics.jsonl"));
+    assertEquals(20, after.size(), "steps 11-20 are logged again, after the first 10");
+    for (int i = 10; i < 20; i++) {
+      double a = loss(uninterrupted.get(i));
+      double b = loss(after.get(i));
+      assertEquals(a, b, 1e-6 * Math.abs(a), "step " + (i + 1) + ": resumed loss equals the uninterrupted run's");
+    }
+    assertEquals(full.finalLoss(), resumed.finalLoss(), 1e-6 * full.finalLoss());
+  }
+
+  @Test
+  void resumingWithAnotherLoraConfigFailsBeforeTraining(@TempDir Path tmp) throws Exception {
+    Path model = modelWithTokenizer(tmp);
+    Path train = data(tmp, "train.jsonl", 16, 9);
+    Trainer.builder().baseModel(model).device(Device.cpu()).trainData(train).loraR(4).maxSteps(2).batchSize(4).saveEvery(2).outputDir(tmp.resolve("out"))
+        .project("p").build().fit();
+    Exception e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () -> Trainer.builder().baseModel(model).device(Device.cpu()).trainData(train).loraR(8).maxSteps(4).batchSize(4).outputDir(tmp.resolve("out"))
+                .project("p").resumeFrom("latest").build().fit());
+    assertTrue(e.getMessage().contains("r=4") && e.getMessage().contains("r=8"), e.getMessage());
+  }
+
+  private static void deleteTree(Path dir) throws java.io.IOException {
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
   private static double loss(String jsonLine) {
     var m = java.util.regex.Pattern.compile("\"loss\":\\s*([0-9.eE+-]+)").matcher(jsonLine);
     assertTrue(m.find(), jsonLine);

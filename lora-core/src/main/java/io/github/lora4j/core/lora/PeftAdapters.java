@@ -27,7 +27,15 @@ public final class PeftAdapters {
    * with its shape, and no unexpected one may be; errors name the file and the key.
    */
   public static LoraAdapter load(Path dir, ModelConfig modelConfig, Backend backend) throws IOException {
-    LoraConfig config = LoraConfig.readPeftConfig(dir);
+    return load(dir, modelConfig, LoraConfig.readPeftConfig(dir), backend);
+  }
+
+  /**
+   * Loads the weights of a PEFT adapter into an adapter with {@code config} (e.g. to resume
+   * training with this run's dropout and seed); the file must hold exactly the tensors {@code config}
+   * implies for the model.
+   */
+  public static LoraAdapter load(Path dir, ModelConfig modelConfig, LoraConfig config, Backend backend) throws IOException {
     Path weights = dir.resolve(LoraConfig.ADAPTER_WEIGHTS_FILE);
     LoraLayout layout = new LoraLayout(modelConfig, config);
     try (SafetensorsFile file = SafetensorsFile.open(weights)) {

@@ -82,36 +82,50 @@ public final class TrainingLoop {
       int perEpoch = Math.max(1, train.batchesPerEpoch() / c.gradientAccumulationSteps());
       long totalSteps = c.maxSteps() > 0 ? c.maxSteps() : (long) Math.ceil(c.epochs() * perEpoch);
       LearningRateSchedule schedule = schedule(totalSteps);
+      Optional<CheckpointStore.Checkpoint> resume =
+          c.resumeFrom().isPresent() ? Optional.of(CheckpointStore.resolve(c.resumeFrom().get(), c.outputDir(), c.project())) : Optional.empty();
       try (LlamaModel model = LlamaModel.load(c.baseModel(), backend, dtype);
-          LoraAdapter adapter = LoraAdapter.initialize(model.config(), loraConfig(), backend);
+          LoraAdapter adapter = resume.isPresent() ? resumedAdapter(resume.get(), model, backend) : LoraAdapter.initialize(model.config(), loraConfig(), backend);
           Optimizer optimizer = optimizer(schedule, adapter)) {
         model.setGradientCheckpointing(c.gradientCheckpointing());
-        return loop(backend, model, adapter, optimizer, train, eval, totalSteps, perEpoch);
+        if (resume.isPresent()) {
+          optimizer.loadState(resume.get().dir());
+        }
+        return loop(backend, model, adapter, optimizer, train, eval, totalSteps, resume);
       }
     }
   }
 
   private TrainingResult loop(
-      Backend backend, LlamaModel model, LoraAdapter adapter, Optimizer optimizer, SftDataset train, Optional<SftDataset> eval, long totalSteps, int perEpoch)
+      Backend backend, LlamaModel model, LoraAdapter adapter, Optimizer optimizer, SftDataset train, Optional<SftDataset> eval, long totalSteps,
+      Optional<CheckpointStore.Checkpoint> resume)
       throws IOException {
-    String runName = c.runName().orElseGet(() -> RunNames.unique(c.outputDir(), c.project(), clock));
-    Path runDir = c.outputDir().resolve(runName);
+    // A resumed run continues in its checkpoint's run directory, at the step after it.
+    Path runDir = resume.isPresent() ? resume.get().dir().toAbsolutePath().getParent() : c.outputDir().resolve(c.runName().orElseGet(() -> RunNames.unique(c.outputDir(), c.project(), clock)));
+    String runName = runDir.getFileName().toString();
     Files.createDirectories(runDir);
     CheckpointStore store = CheckpointStore.open(runDir, c.saveTotalLimit().orElse(0));
-    TrainerState state = TrainerState.start(totalSteps, (int) Math.ceil(c.epochs()), c.batchSize(), c.logEvery(), c.evalEvery(), c.saveEvery());
+    TrainerState state = resume.isPresent()
+        ? resume.get().state()
+        : TrainerState.start(totalSteps, (int) Math.ceil(c.epochs()), c.batchSize(), c.logEvery(), c.evalEvery(), c.saveEvery());
+    long firstStep = state.globalStep() + 1;
+    if (resume.isPresent()) {
+      LOG.info("resuming {} at step {} of {}", runName, firstStep, totalSteps);
+    }
     List<StepMetrics> history = new ArrayList<>();
     backend.resetPeakBytes();
     long start = System.nanoTime();
-    long tokens = 0;
+    long tokens = state.numInputTokensSeen();
     long tokensSinceLog = 0;
     long lastLog = start;
     double lastLoss = Double.NaN;
     Optional<Path> lastCheckpoint = Optional.empty();
-    BatchStream batches = new BatchStream(train);
-    try (JsonlMetricsSink jsonl = JsonlMetricsSink.open(runDir, clock);
+    // The data order is a function of (seed, epoch), so the position is just the batches consumed.
+    BatchStream batches = new BatchStream(train, (firstStep - 1) * c.gradientAccumulationSteps());
+    try (JsonlMetricsSink jsonl = resume.isPresent() ? JsonlMetricsSink.resume(runDir, firstStep - 1, clock) : JsonlMetricsSink.open(runDir, clock);
         TensorBoardSink tensorboard = TensorBoardSink.open(runDir.resolve("runs"), clock);
-        ProgressBar progress = ProgressBar.start(totalSteps, 0, Duration.ZERO)) {
-      for (long step = 1; step <= totalSteps; step++) {
+        ProgressBar progress = ProgressBar.start(totalSteps, firstStep - 1, Duration.ZERO)) {
+      for (long step = firstStep; step <= totalSteps; step++) {
         List<TokenBatch> micro = new ArrayList<>(c.gradientAccumulationSteps());
         long[] lossTokens = new long[c.gradientAccumulationSteps()];
         for (int i = 0; i < lossTokens.length; i++) {
@@ -192,6 +206,23 @@ public final class TrainingLoop {
         backend.peakBytes());
   }
 
+  /**
+   * The adapter of a checkpoint, after checking that it was trained with this run's LoRA settings
+   * (a checkpoint of another model fails to load with the mismatched keys named).
+   */
+  private LoraAdapter resumedAdapter(CheckpointStore.Checkpoint checkpoint, LlamaModel model, Backend backend) throws IOException {
+    LoraConfig saved = LoraConfig.readPeftConfig(checkpoint.dir());
+    LoraConfig wanted = loraConfig();
+    if (saved.r() != wanted.r() || saved.loraAlpha() != wanted.loraAlpha() || !saved.targetModules().equals(wanted.targetModules())
+        || saved.useRslora() != wanted.useRslora()) {
+      throw new IllegalArgumentException(
+          "resumeFrom " + checkpoint.dir() + " was trained with r=" + saved.r() + ", alpha=" + saved.loraAlpha() + ", targets=" + saved.targetModules()
+              + ", rsLoRA=" + saved.useRslora() + "; this run has r=" + wanted.r() + ", alpha=" + wanted.loraAlpha() + ", targets=" + wanted.targetModules()
+              + ", rsLoRA=" + wanted.useRslora());
+    }
+    return PeftAdapters.load(checkpoint.dir(), model.config(), wanted, backend);
+  }
+
   /** Mean token cross-entropy over the validation set, without dropout or gradients. */
   private static double evalLoss(Backend backend, LlamaModel model, LoraAdapter adapter, SftDataset eval) {
     double sum = 0;
@@ -269,9 +300,12 @@ public final class TrainingLoop {
     private int index;
     private List<TokenBatch> current;
 
-    BatchStream(SftDataset data) {
+    BatchStream(SftDataset data, long consumed) {
       this.data = data;
-      this.current = data.epoch(0);
+      int perEpoch = data.batchesPerEpoch();
+      this.epoch = (int) (consumed / perEpoch);
+      this.index = (int) (consumed % perEpoch);
+      this.current = data.epoch(epoch);
     }
 
     TokenBatch next() {
