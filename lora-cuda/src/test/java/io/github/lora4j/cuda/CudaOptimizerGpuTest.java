@@ -1,10 +1,7 @@
 package io.github.lora4j.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.github.lora4j.tensor.Backend;
-import io.github.lora4j.tensor.Backends;
-import io.github.lora4j.tensor.Device;
 import io.github.lora4j.tensor.testing.OptimizerContract;
 import net.jqwik.api.Tag;
 import net.jqwik.api.lifecycle.AfterContainer;
@@ -17,17 +14,12 @@ class CudaOptimizerGpuTest extends OptimizerContract {
 
   @BeforeContainer
   static void open() {
-    backend = Backends.open(Device.cuda(0));
+    backend = GpuContractBackend.open();
   }
 
   @AfterContainer
   static void close() {
-    if (backend == null) {
-      return;
-    }
-    long left = backend.currentBytes();
-    backend.close();
-    assertEquals(0, left, "bytes still held after the contract, whose every tensor lives in a scope");
+    GpuContractBackend.closeExpectingNoLeak(backend);
   }
 
   @Override

@@ -316,7 +316,8 @@ final class HubUploader {
         return e.getAsJsonObject().get("commitUrl").getAsString();
       }
     } catch (JsonParseException | IllegalStateException | UnsupportedOperationException e) {
-      // the commit was made; the Hub's answer is only informative
+      // Gson's getAs* throws UnsupportedOperationException/IllegalStateException for a value of
+      // another JSON type. The commit was made; the Hub's answer is only informative.
     }
     return "(no commit URL in the Hub's answer)";
   }

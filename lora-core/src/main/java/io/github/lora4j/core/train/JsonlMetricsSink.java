@@ -131,7 +131,8 @@ final class JsonlMetricsSink implements MetricsSink {
         return e.getAsJsonObject().get("step").getAsLong();
       }
     } catch (JsonParseException | IllegalStateException | NumberFormatException | UnsupportedOperationException e) {
-      // a line torn by a crash: dropped below
+      // Not JSON, or a step that is no number (Gson's getAsLong throws UnsupportedOperationException
+      // or NumberFormatException): a line torn by a crash, dropped below.
     }
     return null;
   }
