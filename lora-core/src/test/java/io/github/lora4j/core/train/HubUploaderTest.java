@@ -1,5 +1,6 @@
 package io.github.lora4j.core.train;
 
+import static io.github.lora4j.core.train.FakeHub.TOKEN;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,114 +10,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Against a stand-in for the Hub on 127.0.0.1 that implements the two endpoints the uploader uses. */
+/** Against {@link FakeHub}, a stand-in for the Hub on 127.0.0.1 with the endpoints and answers the uploader meets. */
 class HubUploaderTest {
 
-  private static final String TOKEN = "hf_testTOKEN0123456789";
-
   @TempDir Path dir;
-
-  /** The stand-in Hub: checks the token, records every request, fails as told. */
-  static final class FakeHub {
-    final HttpServer server;
-    final Set<String> repos = new HashSet<>();
-    final List<JsonObject> creates = new CopyOnWriteArrayList<>();
-    final List<String> commitPaths = new CopyOnWriteArrayList<>();
-    final List<String> commitBodies = new CopyOnWriteArrayList<>();
-    final List<String> contentTypes = new CopyOnWriteArrayList<>();
-    final AtomicInteger commitFailuresLeft = new AtomicInteger();
-    volatile int failureStatus = 500;
-    volatile String failureBody = "{\"error\":\"Internal Error\"}";
-
-    FakeHub() throws IOException {
-      server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-      server.createContext("/api/repos/create", this::create);
-      server.createContext("/api/models/", this::commit);
-      server.start();
-    }
-
-    URI uri() {
-      return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
-    }
-
-    private boolean authorized(HttpExchange x) throws IOException {
-      if (!("Bearer " + TOKEN).equals(x.getRequestHeaders().getFirst("Authorization"))) {
-        respond(x, 401, "{\"error\":\"Invalid credentials in Authorization header\"}");
-        return false;
-      }
-      return true;
-    }
-
-    private void create(HttpExchange x) throws IOException {
-      if (!x.getRequestMethod().equals("POST") || !authorized(x)) {
-        if (x.getResponseCode() == -1) {
-          respond(x, 405, "");
-        }
-        return;
-      }
-      JsonObject body = JsonParser.parseString(new String(x.getRequestBody().readAllBytes(), StandardCharsets.UTF_8))
-          .getAsJsonObject();
-      creates.add(body);
-      String id = body.get("organization").getAsString() + "/" + body.get("name").getAsString();
-      if (!repos.add(id)) {
-        respond(x, 409, "{\"error\":\"You already created this model repo\",\"url\":\"" + uri() + "/" + id + "\"}");
-      } else {
-        respond(x, 200, "{\"url\":\"" + uri() + "/" + id + "\"}");
-      }
-    }
-
-    private void commit(HttpExchange x) throws IOException {
-      if (!x.getRequestMethod().equals("POST") || !authorized(x)) {
-        if (x.getResponseCode() == -1) {
-          respond(x, 405, "");
-        }
-        return;
-      }
-      commitPaths.add(x.getRequestURI().getRawPath());
-      contentTypes.add(x.getRequestHeaders().getFirst("Content-Type"));
-      commitBodies.add(new String(x.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-      if (commitFailuresLeft.getAndDecrement() > 0) {
-        respond(x, failureStatus, failureBody);
-        return;
-      }
-      respond(x, 200, "{\"success\":true,\"commitOid\":\"0123abcd\",\"commitUrl\":\"" + uri()
-          + "/me/adapter/commit/0123abcd\"}");
-    }
-
-    private static void respond(HttpExchange x, int status, String body) throws IOException {
-      byte[] b = body.getBytes(StandardCharsets.UTF_8);
-      x.getResponseHeaders().set("Content-Type", "application/json");
-      x.sendResponseHeaders(status, b.length == 0 ? -1 : b.length);
-      if (b.length > 0) {
-        x.getResponseBody().write(b);
-      }
-      x.close();
-    }
-  }
 
   private FakeHub hub;
   private final List<String> reports = new CopyOnWriteArrayList<>();
@@ -128,7 +40,7 @@ class HubUploaderTest {
 
   @AfterEach
   void stop() {
-    hub.server.stop(0);
+    hub.stop();
   }
 
   private HubUploader.Builder uploader() {
@@ -137,10 +49,14 @@ class HubUploaderTest {
   }
 
   private Path adapter() throws IOException {
+    return adapter(4096);
+  }
+
+  private Path adapter(int weightBytes) throws IOException {
     Path a = dir.resolve("adapter");
     Files.createDirectories(a.resolve("logs"));
     Files.writeString(a.resolve("adapter_config.json"), "{\"r\": 32, \"peft_type\": \"LORA\"}\n");
-    byte[] weights = new byte[4096];
+    byte[] weights = new byte[weightBytes];
     for (int i = 0; i < weights.length; i++) {
       weights[i] = (byte) (i * 31 + 7);
     }
@@ -157,13 +73,24 @@ class HubUploaderTest {
     return out;
   }
 
+  /** The repository holds exactly the folder's files, byte for byte. */
+  private void assertRepoHolds(Path folder) throws IOException {
+    Map<String, byte[]> tree = hub.tree("me/adapter");
+    List<HubUploader.RepoFile> local = HubUploader.list(folder, "");
+    assertEquals(local.stream().map(HubUploader.RepoFile::path).toList(), List.copyOf(tree.keySet()));
+    for (HubUploader.RepoFile f : local) {
+      assertArrayEquals(Files.readAllBytes(f.source()), tree.get(f.path()), f.path());
+    }
+  }
+
   @Test
-  void createsAPrivateRepoAndCommitsEveryFileInOneCommit() throws IOException {
+  void smallFilesGoInlineAndTheWeightsThroughLfsInOneCommit() throws IOException {
     Path a = adapter();
     HubUploader.Result r = uploader().build().upload(a, "checkpoint-500");
     assertTrue(r.ok(), r.toString());
     assertEquals(1, r.attempts());
     assertEquals(3, r.files());
+    assertEquals(1, r.lfsFiles());
     assertEquals(hub.uri() + "/me/adapter/commit/0123abcd", r.commitUrl());
     assertNull(r.error());
 
@@ -174,25 +101,101 @@ class HubUploaderTest {
     assertEquals("model", create.get("type").getAsString());
     assertTrue(create.get("private").getAsBoolean(), "private unless asked otherwise");
 
-    assertEquals(List.of("/api/models/me/adapter/commit/main"), hub.commitPaths);
+    String oid = HubUploader.sha256(a.resolve("adapter_model.safetensors"));
+    assertEquals(List.of("POST /api/repos/create", "POST /api/models/me/adapter/preupload/main", "POST /me/adapter.git/info/lfs/objects/batch",
+        "PUT /storage/" + oid, "POST /me/adapter.git/info/lfs/objects/verify", "POST /api/models/me/adapter/commit/main"), hub.requests);
     assertEquals("application/x-ndjson", hub.contentTypes.get(0));
     List<JsonObject> lines = lines(hub.commitBodies.get(0));
     assertEquals(4, lines.size(), "a header and three files");
     assertEquals("header", lines.get(0).get("key").getAsString());
     assertEquals("checkpoint-500", lines.get(0).getAsJsonObject("value").get("summary").getAsString());
-    var paths = new ArrayList<String>();
-    for (JsonObject line : lines.subList(1, 4)) {
-      assertEquals("file", line.get("key").getAsString());
-      JsonObject v = line.getAsJsonObject("value");
-      assertEquals("base64", v.get("encoding").getAsString());
-      String path = v.get("path").getAsString();
-      paths.add(path);
-      assertArrayEquals(Files.readAllBytes(a.resolve(path)), Base64.getDecoder().decode(v.get("content").getAsString()),
-          path);
-    }
-    assertEquals(List.of("adapter_config.json", "adapter_model.safetensors", "logs/notes.txt"), paths);
+    assertEquals(List.of("file", "lfsFile", "file"), lines.subList(1, 4).stream().map(l -> l.get("key").getAsString()).toList());
+    JsonObject inline = lines.get(1).getAsJsonObject("value");
+    assertEquals("base64", inline.get("encoding").getAsString());
+    assertArrayEquals(Files.readAllBytes(a.resolve("adapter_config.json")), Base64.getDecoder().decode(inline.get("content").getAsString()));
+    JsonObject lfs = lines.get(2).getAsJsonObject("value");
+    assertEquals("adapter_model.safetensors", lfs.get("path").getAsString());
+    assertEquals("sha256", lfs.get("algo").getAsString());
+    assertEquals(oid, lfs.get("oid").getAsString());
+    assertEquals(4096, lfs.get("size").getAsLong());
+    assertFalse(lfs.has("content"), "LFS bytes go to storage, not into the commit");
+
+    assertRepoHolds(a);
+    assertEquals(List.of(oid), hub.verified);
+    assertEquals(List.of(), hub.storageAuthorizations, "the token never goes to storage");
     assertEquals(1, reports.size());
-    assertTrue(reports.get(0).startsWith("uploaded 3 file(s) to me/adapter at main: "), reports.get(0));
+    assertTrue(reports.get(0).startsWith("uploaded 3 file(s) (1 through LFS) to me/adapter at main: "), reports.get(0));
+  }
+
+  @Test
+  void aLargeFileGoesUpInPartsAndTheCompletionListsTheirETags() throws IOException {
+    hub.multipartThreshold = 3000;
+    hub.chunkSize = 1000;
+    Path a = adapter(4096);
+    HubUploader.Result r = uploader().build().upload(a, "s");
+    assertTrue(r.ok(), r.toString());
+    String oid = HubUploader.sha256(a.resolve("adapter_model.safetensors"));
+    assertEquals(5, hub.storagePuts.get(), "4096 bytes in chunks of 1000: 5 parts");
+    for (int n = 1; n <= 5; n++) {
+      assertTrue(hub.requests.contains("PUT /storage/" + oid + "/" + n), hub.requests.toString());
+    }
+    assertTrue(hub.requests.indexOf("POST /storage/" + oid + "/complete") > hub.requests.indexOf("PUT /storage/" + oid + "/5"), hub.requests.toString());
+    assertArrayEquals(Files.readAllBytes(a.resolve("adapter_model.safetensors")), hub.objects.get(oid), "the parts make the file again");
+    assertRepoHolds(a);
+    assertEquals(List.of(), hub.storageAuthorizations);
+  }
+
+  @Test
+  void bytesTheHubHoldsAlreadyAreNotSentAgain() throws IOException {
+    Path a = adapter();
+    HubUploader u = uploader().build();
+    assertTrue(u.upload(a, "first").ok());
+    assertEquals(1, hub.storagePuts.get());
+    Files.writeString(a.resolve("adapter_config.json"), "{\"r\": 16}\n");
+    HubUploader.Result second = u.upload(a, "second");
+    assertTrue(second.ok(), second.toString());
+    assertEquals(1, hub.storagePuts.get(), "the batch answer has no upload action for a known object");
+    assertEquals(2, hub.commitBodies.size());
+    assertTrue(hub.commitBodies.get(1).contains("\"lfsFile\""), "the commit still names the weights");
+    assertRepoHolds(a);
+  }
+
+  @Test
+  void aStorageErrorIsRetriedAsAWhole() throws IOException {
+    hub.storageFailuresLeft.set(1);
+    hub.failureBody = "<Error><Code>InternalError</Code></Error>";
+    Path a = adapter();
+    HubUploader.Result r = uploader().build().upload(a, "s");
+    assertTrue(r.ok(), r.toString());
+    assertEquals(2, r.attempts());
+    assertTrue(reports.get(0).startsWith("hub upload to me/adapter: attempt 1 of 3 failed (uploading adapter_model.safetensors to LFS storage: HTTP 500"),
+        reports.get(0));
+    assertRepoHolds(a);
+  }
+
+  @Test
+  void emptyFilesGoInlineAndIgnoredFilesAreLeftOut() throws IOException {
+    Path a = adapter();
+    Files.write(a.resolve("empty.safetensors"), new byte[0]);
+    hub.ignored.add("logs/notes.txt");
+    HubUploader.Result r = uploader().build().upload(a, "s");
+    assertTrue(r.ok(), r.toString());
+    assertEquals(3, r.files(), "notes.txt is ignored by the repository's .gitignore");
+    assertEquals(1, r.lfsFiles());
+    List<JsonObject> lines = lines(hub.commitBodies.get(0));
+    JsonObject empty = lines.subList(1, lines.size()).stream().filter(l -> l.getAsJsonObject("value").get("path").getAsString().equals("empty.safetensors")).findFirst().orElseThrow();
+    assertEquals("file", empty.get("key").getAsString(), "storage refuses empty objects: an empty file goes inline");
+    assertEquals(List.of("adapter_config.json", "adapter_model.safetensors", "empty.safetensors"), List.copyOf(hub.tree("me/adapter").keySet()));
+  }
+
+  @Test
+  void anLfsBatchErrorFailsWithTheHubsMessage() throws IOException {
+    hub.batchError = "Your storage quota is exceeded";
+    HubUploader.Result r = uploader().build().upload(adapter(), "s");
+    assertFalse(r.ok());
+    assertEquals(1, r.attempts(), "a 4xx error object is not retried");
+    assertEquals("the LFS batch refused adapter_model.safetensors: Your storage quota is exceeded (code 422)", r.error());
+    assertEquals(0, hub.commitBodies.size());
   }
 
   @Test
@@ -214,11 +217,10 @@ class HubUploaderTest {
     assertEquals(3, r.attempts());
     assertEquals(3, hub.commitBodies.size());
     assertEquals(hub.commitBodies.get(0), hub.commitBodies.get(2), "each attempt sends the same commit");
+    assertEquals(1, hub.storagePuts.get(), "the weights reached storage on the first attempt and are not sent again");
     assertEquals(3, reports.size(), reports.toString());
-    assertEquals("hub upload to me/adapter: attempt 1 of 3 failed (committing: HTTP 500 {\"error\":\"Internal "
-        + "Error\"}); retrying in 5 ms", reports.get(0));
-    assertTrue(reports.get(1).contains("attempt 2 of 3 failed") && reports.get(1).endsWith("retrying in 10 ms"),
-        reports.get(1));
+    assertEquals("hub upload to me/adapter: attempt 1 of 3 failed (committing: HTTP 500 {\"error\":\"Internal Error\"}); retrying in 5 ms", reports.get(0));
+    assertTrue(reports.get(1).contains("attempt 2 of 3 failed") && reports.get(1).endsWith("retrying in 10 ms"), reports.get(1));
   }
 
   @Test
@@ -230,14 +232,13 @@ class HubUploaderTest {
     assertEquals(3, r.attempts());
     assertEquals(3, hub.commitBodies.size());
     assertEquals("committing: HTTP 503 {\"error\":\"Internal Error\"}", r.error());
-    assertEquals("hub upload to me/adapter failed after 3 attempt(s): committing: HTTP 503 {\"error\":\"Internal "
-        + "Error\"}; training goes on", reports.getLast());
+    assertEquals("hub upload to me/adapter failed after 3 attempt(s): committing: HTTP 503 {\"error\":\"Internal Error\"}; training goes on", reports.getLast());
   }
 
   @Test
   void aRefusedTokenIsNotRetriedAndTheReportSaysWhatToCheck() throws IOException {
-    HubUploader u = HubUploader.builder("me/adapter", Map.of()).token("hf_wrong_token").endpoint(hub.uri())
-        .initialBackoff(Duration.ofMillis(5)).reporter(reports::add).build();
+    HubUploader u = HubUploader.builder("me/adapter", Map.of()).token("hf_wrong_token").endpoint(hub.uri()).initialBackoff(Duration.ofMillis(5))
+        .reporter(reports::add).build();
     HubUploader.Result r = u.upload(adapter(), "s");
     assertFalse(r.ok());
     assertEquals(1, r.attempts());
@@ -274,24 +275,13 @@ class HubUploaderTest {
   @Test
   void anUnreachableHubIsRetriedThenReported() throws IOException {
     URI gone = hub.uri();
-    hub.server.stop(0);
-    HubUploader.Result r = HubUploader.builder("me/adapter", Map.of(HubUploader.TOKEN_ENV, TOKEN)).endpoint(gone)
-        .initialBackoff(Duration.ofMillis(1)).maxAttempts(2).requestTimeout(Duration.ofSeconds(5))
-        .reporter(reports::add).build().upload(adapter(), "s");
+    hub.stop();
+    HubUploader.Result r = HubUploader.builder("me/adapter", Map.of(HubUploader.TOKEN_ENV, TOKEN)).endpoint(gone).initialBackoff(Duration.ofMillis(1))
+        .maxAttempts(2).requestTimeout(Duration.ofSeconds(5)).reporter(reports::add).build().upload(adapter(), "s");
     assertFalse(r.ok());
     assertEquals(2, r.attempts());
     assertTrue(r.error().startsWith("ConnectException"), r.error());
     assertEquals(2, reports.size());
-  }
-
-  @Test
-  void asyncUploadReadsTheFolderBeforeReturning() throws Exception {
-    Path a = adapter();
-    var future = uploader().build().uploadAsync(a, "s");
-    CheckpointStore.deleteTree(a); // rotated away while the upload runs
-    HubUploader.Result r = future.get(30, TimeUnit.SECONDS);
-    assertTrue(r.ok(), r.toString());
-    assertEquals(3, r.files());
   }
 
   @Test
@@ -312,12 +302,11 @@ class HubUploaderTest {
     assertTrue(noToken.getMessage().startsWith("HF_TOKEN is not set"), noToken.getMessage());
     for (String bad : List.of("adapter", "me/a/b", "/a", "me/", "me/a..b", "me/-a", "me/a.git")) {
       var e = assertThrows(IllegalArgumentException.class, () -> HubUploader.builder(bad, Map.of()));
-      assertEquals("hub repository must be \"namespace/name\" (letters, digits, '-', '_', '.'): \"" + bad + "\"",
-          e.getMessage());
+      assertEquals("hub repository must be \"namespace/name\" (letters, digits, '-', '_', '.'): \"" + bad + "\"", e.getMessage());
     }
     assertThrows(IllegalArgumentException.class, () -> HubUploader.builder("me/a", Map.of()).maxAttempts(0));
-    assertThrows(IllegalArgumentException.class,
-        () -> HubUploader.builder("me/a", Map.of()).endpoint(URI.create("file:///tmp")));
+    assertThrows(IllegalArgumentException.class, () -> HubUploader.builder("me/a", Map.of()).endpoint(URI.create("file:///tmp")));
+    assertThrows(IllegalArgumentException.class, () -> new HubUploader.RepoFile("../x", Path.of("x")));
     assertEquals(URI.create("https://huggingface.co"), HubUploader.DEFAULT_ENDPOINT);
   }
 }
