@@ -2,17 +2,26 @@ package io.github.lora4j.core;
 
 import io.github.lora4j.core.lora.TargetModule;
 import io.github.lora4j.core.model.ModelConfig;
+import io.github.lora4j.core.train.HubSettings;
+import io.github.lora4j.core.train.HubStrategy;
+import io.github.lora4j.core.train.TrainerCallback;
+import io.github.lora4j.optim.OptimizerBuilder;
+import io.github.lora4j.sched.LearningRateSchedule;
 import io.github.lora4j.sched.ScheduleType;
 import io.github.lora4j.tensor.DType;
 import io.github.lora4j.tensor.Device;
 import java.nio.file.Files;
+import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.LongFunction;
 import java.util.regex.Pattern;
 
 /**
@@ -28,6 +37,17 @@ import java.util.regex.Pattern;
  *
  * Settings and their defaults follow transformers' {@code TrainingArguments}, TRL's {@code
  * SFTConfig} and PEFT's {@code LoraConfig}; see {@link TrainerConfig} for each one's equivalent.
+ * The schedule and the optimizer may also be objects of lora-sched and lora-optim, callbacks watch
+ * or stop the loop, and the adapter can go to the Hugging Face Hub as training runs:
+ *
+ * <pre>{@code
+ * Trainer.builder() ...
+ *     .schedule(steps -> Schedules.polynomial(2e-4, steps, 1e-6, 2.0).withWarmupSteps(100))
+ *     .optimizer(Optimizers.pagedAdamw32bit().betas(0.9, 0.95))
+ *     .callbacks(new MyEarlyStopping())
+ *     .pushToHub("me/pricer-lora")       // token from HF_TOKEN
+ *     .build();
+ * }</pre>
  */
 public final class Trainer {
   /** The optimizer names {@link Builder#optimizer} accepts, as transformers' {@code optim} spells them. */
@@ -81,9 +101,12 @@ public final class Trainer {
     private int gradientAccumulationSteps = 1;
     private double learningRate = 5e-5;
     private String schedule = "linear";
+    private LongFunction<LearningRateSchedule> scheduleFactory;
+    private boolean learningRateSet;
     private double warmupRatio = 0.0;
     private long warmupSteps = 0;
     private String optimizer = "adamw_torch";
+    private OptimizerBuilder<?, ?> optimizerBuilder;
     private double weightDecay = 0.0;
     private double maxGradNorm = 1.0;
     private int maxSequenceLength = 1024;
@@ -100,6 +123,14 @@ public final class Trainer {
     private boolean gradientCheckpointing;
     private boolean loadBestAtEnd;
     private String resumeFrom;
+    private List<TrainerCallback> callbacks = List.of();
+    private String pushToHub;
+    private Boolean hubPrivate;
+    private String hubStrategy;
+    private String hubToken;
+    private URI hubEndpoint;
+    private Duration hubWaitAtEnd;
+    private Map<String, String> environment = System.getenv();
 
     private Builder() {}
 
@@ -183,12 +214,40 @@ public final class Trainer {
     /** {@code learning_rate}, the peak of the schedule (default 5e-5). */
     public Builder learningRate(double lr) {
       this.learningRate = lr;
+      this.learningRateSet = true;
       return this;
     }
 
-    /** {@code lr_scheduler_type}: linear (default), cosine, constant, constant_with_warmup, ... */
+    /**
+     * {@code lr_scheduler_type}: linear (default), cosine, constant, constant_with_warmup, ... (see
+     * {@link ScheduleType#hfNames()}), peaking at {@code learningRate} after the warmup. Replaces an
+     * earlier {@code schedule(...)}.
+     */
     public Builder schedule(String hfName) {
       this.schedule = Objects.requireNonNull(hfName, "schedule");
+      this.scheduleFactory = null;
+      return this;
+    }
+
+    /** {@code lr_scheduler_type} as lora-sched's type, e.g. {@code ScheduleType.COSINE}. Replaces an earlier {@code schedule(...)}. */
+    public Builder schedule(ScheduleType type) {
+      return schedule(Objects.requireNonNull(type, "schedule").hfName());
+    }
+
+    /**
+     * Any lora-sched schedule, made when {@code fit()} knows the run's length: the factory gets the
+     * number of optimizer steps and returns the schedule, peak rate and warmup included. Use it for
+     * what the name form cannot say (a polynomial's power, cosine cycles, warmup_stable_decay's
+     * decay). {@code learningRate}, {@code warmupRatio} and {@code warmupSteps} must then be left
+     * unset: the schedule carries its own. Replaces an earlier {@code schedule(...)}.
+     *
+     * <pre>{@code
+     * .schedule(steps -> Schedules.cosineWithRestarts(2e-4, steps, 3).withWarmupRatio(0.03))
+     * }</pre>
+     */
+    public Builder schedule(LongFunction<LearningRateSchedule> factory) {
+      this.scheduleFactory = Objects.requireNonNull(factory, "schedule");
+      this.schedule = "custom";
       return this;
     }
 
@@ -207,6 +266,19 @@ public final class Trainer {
     /** {@code optim}: adamw_torch (default), paged_adamw_32bit, paged_adamw_8bit, adamw_8bit, sgd. */
     public Builder optimizer(String name) {
       this.optimizer = Objects.requireNonNull(name, "optimizer");
+      this.optimizerBuilder = null;
+      return this;
+    }
+
+    /**
+     * Any lora-optim optimizer, as a configured builder, e.g. {@code
+     * Optimizers.adamwTorch().betas(0.9, 0.95).eps(1e-6)}: its own settings (betas, eps, 8-bit
+     * state, momentum, ...) are kept, while {@code fit()} sets the trainer's learning-rate schedule,
+     * {@code weightDecay} and {@code maxGradNorm} on it, replacing what it had, so that the report
+     * and the checkpoints say what was used. Replaces an earlier {@code optimizer(...)}.
+     */
+    public Builder optimizer(OptimizerBuilder<?, ?> builder) {
+      this.optimizerBuilder = Objects.requireNonNull(builder, "optimizer");
       return this;
     }
 
@@ -306,6 +378,76 @@ public final class Trainer {
       return this;
     }
 
+    /**
+     * transformers' {@code callbacks}: called in this order at each event of the loop (see {@link
+     * TrainerCallback}); replaces earlier ones.
+     */
+    public Builder callbacks(TrainerCallback... callbacks) {
+      Objects.requireNonNull(callbacks, "callbacks");
+      for (int i = 0; i < callbacks.length; i++) {
+        Objects.requireNonNull(callbacks[i], "callbacks[" + i + "]");
+      }
+      this.callbacks = List.of(callbacks);
+      return this;
+    }
+
+    /**
+     * transformers' {@code push_to_hub} with {@code hub_model_id}: pushes the adapter (PEFT's two
+     * files and a README model card) to this Hugging Face Hub model repository, "namespace/name",
+     * created if missing, at each checkpoint and at the end (see {@link #hubStrategy}). Uploads run
+     * in the background, are retried, and never stop training; {@link
+     * io.github.lora4j.core.train.TrainingResult#hub()} says how they went. The token comes from
+     * {@code HF_TOKEN} unless {@link #hubToken} gives one.
+     */
+    public Builder pushToHub(String repoId) {
+      this.pushToHub = Objects.requireNonNull(repoId, "pushToHub");
+      return this;
+    }
+
+    /** {@code hub_private_repo}: whether a repository the run creates is private (default true). */
+    public Builder hubPrivate(boolean on) {
+      this.hubPrivate = on;
+      return this;
+    }
+
+    /** {@code hub_strategy}: end, every_save (default) or checkpoint; see {@link HubStrategy}. */
+    public Builder hubStrategy(String hfName) {
+      this.hubStrategy = Objects.requireNonNull(hfName, "hubStrategy");
+      return this;
+    }
+
+    /** {@code hub_strategy} as an enum. */
+    public Builder hubStrategy(HubStrategy strategy) {
+      return hubStrategy(Objects.requireNonNull(strategy, "hubStrategy").hfName());
+    }
+
+    /** {@code hub_token}: the token, instead of {@code HF_TOKEN}; never logged or reported. */
+    public Builder hubToken(String token) {
+      this.hubToken = Objects.requireNonNull(token, "hubToken");
+      return this;
+    }
+
+    /** The Hub's URL, instead of {@code HF_ENDPOINT} or https://huggingface.co: a mirror or a test server. */
+    public Builder hubEndpoint(URI endpoint) {
+      this.hubEndpoint = Objects.requireNonNull(endpoint, "hubEndpoint");
+      return this;
+    }
+
+    /**
+     * How long {@code fit()} waits at the end for uploads still running (default 10 minutes); after
+     * that they go on in the background while the JVM lives, and the result counts them as unfinished.
+     */
+    public Builder hubWaitAtEnd(Duration wait) {
+      this.hubWaitAtEnd = Objects.requireNonNull(wait, "hubWaitAtEnd");
+      return this;
+    }
+
+    /** The environment {@code HF_TOKEN} and {@code HF_ENDPOINT} are read from (tests). */
+    Builder environment(Map<String, String> environment) {
+      this.environment = Map.copyOf(environment);
+      return this;
+    }
+
     /** Checks every setting and returns the trainer, or throws one exception listing every problem. */
     public Trainer build() {
       List<String> problems = new ArrayList<>();
@@ -353,10 +495,20 @@ public final class Trainer {
       if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
         problems.add("learningRate must be positive and finite: " + learningRate);
       }
-      try {
-        ScheduleType.fromName(schedule);
-      } catch (IllegalArgumentException e) {
-        problems.add("schedule: " + e.getMessage());
+      if (scheduleFactory == null) {
+        try {
+          ScheduleType.fromName(schedule);
+        } catch (IllegalArgumentException e) {
+          problems.add("schedule: " + e.getMessage());
+        }
+      } else {
+        if (learningRateSet) {
+          problems.add("learningRate is set (" + learningRate + ") but schedule(factory) makes the schedule, whose own peak rate is used; set the rate in the factory");
+        }
+        if (warmupRatio != 0 || warmupSteps != 0) {
+          problems.add("warmupRatio/warmupSteps are set (" + warmupRatio + ", " + warmupSteps
+              + ") but schedule(factory) makes the schedule, whose own warmup is used; add it in the factory (withWarmupRatio, withWarmupSteps)");
+        }
       }
       if (!(warmupRatio >= 0 && warmupRatio <= 1)) {
         problems.add("warmupRatio must be in [0, 1]: " + warmupRatio);
@@ -367,7 +519,7 @@ public final class Trainer {
       if (warmupRatio > 0 && warmupSteps > 0) {
         problems.add("warmupRatio and warmupSteps are both set (" + warmupRatio + ", " + warmupSteps + "); set one");
       }
-      if (!OPTIMIZERS.contains(optimizer.toLowerCase(Locale.ROOT))) {
+      if (optimizerBuilder == null && !OPTIMIZERS.contains(optimizer.toLowerCase(Locale.ROOT))) {
         problems.add("optimizer must be one of " + String.join(", ", OPTIMIZERS) + ": " + optimizer);
       }
       if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
@@ -413,15 +565,88 @@ public final class Trainer {
       if (resumeFrom != null && !resumeFrom.equals("latest") && !Files.isDirectory(Path.of(resumeFrom))) {
         problems.add("resumeFrom must be \"latest\" or a checkpoint directory: " + resumeFrom);
       }
+      Optional<HubSettings> hub = hubSettings(problems);
       if (!problems.isEmpty()) {
         throw new TrainerConfigException(problems);
       }
       return new Trainer(
           new TrainerConfig(
               baseModel, device, quantization, Optional.ofNullable(computeType), loraR, loraAlpha, loraDropout, targets, useRsLora, epochs, maxSteps,
-              batchSize, gradientAccumulationSteps, learningRate, schedule, warmupRatio, warmupSteps, optimizer.toLowerCase(Locale.ROOT), weightDecay,
+              batchSize, gradientAccumulationSteps, learningRate, schedule, Optional.ofNullable(scheduleFactory), warmupRatio, warmupSteps,
+              optimizerBuilder == null ? optimizer.toLowerCase(Locale.ROOT) : optimizerName(optimizerBuilder), Optional.ofNullable(optimizerBuilder), weightDecay,
               maxGradNorm, maxSequenceLength, trainData, Optional.ofNullable(evalData), logEvery, evalEvery, saveEvery, Optional.ofNullable(saveTotalLimit),
-              outputDir, project, Optional.ofNullable(runName), seed, gradientCheckpointing, loadBestAtEnd, Optional.ofNullable(resumeFrom)));
+              outputDir, project, Optional.ofNullable(runName), seed, gradientCheckpointing, loadBestAtEnd, Optional.ofNullable(resumeFrom), callbacks, hub));
+    }
+
+    /** The hub settings, or the problems with them added to {@code problems}. */
+    private Optional<HubSettings> hubSettings(List<String> problems) {
+      if (pushToHub == null) {
+        var set = new ArrayList<String>();
+        if (hubPrivate != null) {
+          set.add("hubPrivate");
+        }
+        if (hubStrategy != null) {
+          set.add("hubStrategy");
+        }
+        if (hubToken != null) {
+          set.add("hubToken");
+        }
+        if (hubEndpoint != null) {
+          set.add("hubEndpoint");
+        }
+        if (hubWaitAtEnd != null) {
+          set.add("hubWaitAtEnd");
+        }
+        if (!set.isEmpty()) {
+          problems.add(String.join(", ", set) + " set but pushToHub is not: name the repository to push to");
+        }
+        return Optional.empty();
+      }
+      int before = problems.size();
+      try {
+        HubSettings.checkRepoId(pushToHub);
+      } catch (IllegalArgumentException e) {
+        problems.add("pushToHub: " + e.getMessage());
+      }
+      String token = hubToken != null ? hubToken : environment.get(HubSettings.TOKEN_ENV);
+      if (token == null || token.isBlank()) {
+        problems.add("pushToHub needs a token with write access: set " + HubSettings.TOKEN_ENV
+            + " (or hubToken(...)); create one at https://huggingface.co/settings/tokens");
+      }
+      URI endpoint = HubSettings.DEFAULT_ENDPOINT;
+      String fromEnv = environment.get(HubSettings.ENDPOINT_ENV);
+      try {
+        if (hubEndpoint != null) {
+          endpoint = HubSettings.checkEndpoint("hubEndpoint", hubEndpoint);
+        } else if (fromEnv != null && !fromEnv.isBlank()) {
+          endpoint = HubSettings.checkEndpoint(HubSettings.ENDPOINT_ENV, URI.create(fromEnv.strip()));
+        }
+      } catch (IllegalArgumentException e) {
+        problems.add(e.getMessage().startsWith(HubSettings.ENDPOINT_ENV) || e.getMessage().startsWith("hubEndpoint") ? e.getMessage()
+            : HubSettings.ENDPOINT_ENV + " must be an http(s) URL: " + fromEnv);
+      }
+      HubStrategy strategy = HubStrategy.EVERY_SAVE;
+      if (hubStrategy != null) {
+        try {
+          strategy = HubStrategy.fromName(hubStrategy);
+        } catch (IllegalArgumentException e) {
+          problems.add("hubStrategy: " + e.getMessage());
+        }
+      }
+      Duration wait = hubWaitAtEnd == null ? HubSettings.DEFAULT_WAIT_AT_END : hubWaitAtEnd;
+      if (wait.isNegative()) {
+        problems.add("hubWaitAtEnd must be >= 0: " + wait);
+      }
+      if (problems.size() > before) {
+        return Optional.empty();
+      }
+      return Optional.of(new HubSettings(pushToHub, hubPrivate == null || hubPrivate, strategy, endpoint, token, wait));
+    }
+
+    /** The optimizer a builder makes, e.g. "PagedAdamW" for {@code PagedAdamW.Builder}. */
+    private static String optimizerName(OptimizerBuilder<?, ?> builder) {
+      Class<?> built = builder.getClass().getEnclosingClass();
+      return (built != null ? built : builder.getClass()).getSimpleName();
     }
   }
 }

@@ -1,12 +1,17 @@
 package io.github.lora4j.core;
 
 import io.github.lora4j.core.lora.TargetModule;
+import io.github.lora4j.core.train.HubSettings;
+import io.github.lora4j.core.train.TrainerCallback;
+import io.github.lora4j.optim.OptimizerBuilder;
+import io.github.lora4j.sched.LearningRateSchedule;
 import io.github.lora4j.tensor.DType;
 import io.github.lora4j.tensor.Device;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.LongFunction;
 
 /**
  * Every setting of a training run, validated, with the defaults of transformers' {@code
@@ -28,10 +33,17 @@ import java.util.Set;
  * @param batchSize {@code per_device_train_batch_size}
  * @param gradientAccumulationSteps {@code gradient_accumulation_steps}
  * @param learningRate {@code learning_rate}
- * @param schedule {@code lr_scheduler_type}
+ * @param schedule {@code lr_scheduler_type}; "custom" with a {@code scheduleFactory}
+ * @param scheduleFactory the schedule for a run of n optimizer steps, when given as an object
+ *     ({@link Trainer.Builder#schedule(java.util.function.LongFunction)}); it then carries its own
+ *     peak rate and warmup, and {@code learningRate}, {@code warmupRatio} and {@code warmupSteps}
+ *     are unused
  * @param warmupRatio {@code warmup_ratio} (transformers 5: a float {@code warmup_steps} below 1)
  * @param warmupSteps {@code warmup_steps}
- * @param optimizer {@code optim}
+ * @param optimizer {@code optim}; with an {@code optimizerBuilder}, the optimizer class it builds
+ * @param optimizerBuilder the optimizer when given as a configured lora-optim builder ({@link
+ *     Trainer.Builder#optimizer(OptimizerBuilder)}); the trainer sets its schedule, {@code
+ *     weightDecay} and {@code maxGradNorm} on it at {@code fit()}
  * @param weightDecay {@code weight_decay}
  * @param maxGradNorm {@code max_grad_norm}; 0 disables clipping
  * @param maxSequenceLength TRL {@code max_length}
@@ -48,6 +60,9 @@ import java.util.Set;
  * @param gradientCheckpointing {@code gradient_checkpointing}
  * @param loadBestAtEnd {@code load_best_model_at_end}
  * @param resumeFrom {@code resume_from_checkpoint}: a checkpoint directory or "latest"
+ * @param callbacks transformers' {@code callbacks}, called in this order
+ * @param hub where to push the adapter ({@code push_to_hub}, {@code hub_model_id}, ...); empty =
+ *     no pushes
  */
 public record TrainerConfig(
     Path baseModel,
@@ -65,9 +80,11 @@ public record TrainerConfig(
     int gradientAccumulationSteps,
     double learningRate,
     String schedule,
+    Optional<LongFunction<LearningRateSchedule>> scheduleFactory,
     double warmupRatio,
     long warmupSteps,
     String optimizer,
+    Optional<OptimizerBuilder<?, ?>> optimizerBuilder,
     double weightDecay,
     double maxGradNorm,
     int maxSequenceLength,
@@ -83,10 +100,13 @@ public record TrainerConfig(
     long seed,
     boolean gradientCheckpointing,
     boolean loadBestAtEnd,
-    Optional<String> resumeFrom) {
+    Optional<String> resumeFrom,
+    List<TrainerCallback> callbacks,
+    Optional<HubSettings> hub) {
 
   public TrainerConfig {
     targetModules = Set.copyOf(targetModules);
+    callbacks = List.copyOf(callbacks);
   }
 
   /** How the frozen base weights are stored. */

@@ -68,7 +68,12 @@ final class TensorBoardSink implements MetricsSink {
   static TensorBoardSink open(Path logDir, Clock clock, String hostname) throws IOException {
     Files.createDirectories(logDir);
     String name = FILE_PREFIX + clock.instant().getEpochSecond() + "." + hostname.replaceAll("[/\\\\\\s]", "_");
-    return new TensorBoardSink(logDir.resolve(name), clock);
+    Path file = logDir.resolve(name);
+    // A run resumed in the second it stopped: a second file beside the first (TensorBoard reads every *tfevents* file).
+    for (int n = 2; Files.exists(file); n++) {
+      file = logDir.resolve(name + "." + n);
+    }
+    return new TensorBoardSink(file, clock);
   }
 
   Path file() {

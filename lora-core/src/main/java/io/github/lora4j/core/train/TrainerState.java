@@ -112,6 +112,48 @@ public record TrainerState(
   }
 
   /**
+   * The log history as {@link StepMetrics}, one per logged step, in step order: what the report of
+   * a resumed run draws for the steps before its checkpoint. transformers' entries read too: an
+   * evaluation entry ({@code eval_*} keys, no {@code loss}) joins the training entry of its step; a
+   * value an entry lacks is NaN (loss, grad norm) or 0 (epoch, learning rate, tokens/s, memory); an
+   * entry with neither a loss nor an evaluation metric (transformers' closing {@code train_runtime}
+   * summary) is left out.
+   */
+  public List<StepMetrics> stepMetrics() {
+    var byStep = new TreeMap<Long, StepMetrics>();
+    for (Map<String, Object> e : logHistory) {
+      if (!(e.get("step") instanceof Number s) || s.longValue() < 0) {
+        continue;
+      }
+      var eval = new java.util.LinkedHashMap<String, Double>();
+      e.forEach((k, v) -> {
+        if (k.startsWith("eval_") && v instanceof Number n) {
+          eval.put(k, n.doubleValue());
+        }
+      });
+      boolean train = e.get("loss") instanceof Number;
+      if (!train && eval.isEmpty()) {
+        continue;
+      }
+      var m = new StepMetrics(s.longValue(), atLeastZero(e.get("epoch")), train ? ((Number) e.get("loss")).doubleValue() : Double.NaN,
+          atLeastZero(e.get("learning_rate")), e.get("grad_norm") instanceof Number g ? g.doubleValue() : Double.NaN,
+          atLeastZero(e.get("tokens_per_second")), (long) atLeastZero(e.get("device_bytes")), eval);
+      StepMetrics before = byStep.get(m.step());
+      if (before != null) {
+        var merged = new java.util.LinkedHashMap<>(before.evalMetrics());
+        merged.putAll(m.evalMetrics());
+        m = (train ? m : before).withEval(merged);
+      }
+      byStep.put(m.step(), m);
+    }
+    return List.copyOf(byStep.values());
+  }
+
+  private static double atLeastZero(Object v) {
+    return v instanceof Number n && n.doubleValue() >= 0 && Double.isFinite(n.doubleValue()) ? n.doubleValue() : 0;
+  }
+
+  /**
    * Whether a checkpoint with this validation metric would be the new best: lower is better, as
    * for transformers' {@code metric_for_best_model="eval_loss"}; NaN never is.
    */

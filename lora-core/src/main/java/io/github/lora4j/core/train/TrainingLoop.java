@@ -18,6 +18,7 @@ import io.github.lora4j.optim.Optimizer;
 import io.github.lora4j.optim.OptimizerBuilder;
 import io.github.lora4j.optim.Parameter;
 import io.github.lora4j.optim.StepResult;
+import io.github.lora4j.sched.FiniteSchedule;
 import io.github.lora4j.sched.LearningRateSchedule;
 import io.github.lora4j.sched.ScheduleBuilder;
 import io.github.lora4j.sched.ScheduleType;
@@ -82,6 +83,7 @@ public final class TrainingLoop {
       int perEpoch = Math.max(1, train.batchesPerEpoch() / c.gradientAccumulationSteps());
       long totalSteps = c.maxSteps() > 0 ? c.maxSteps() : (long) Math.ceil(c.epochs() * perEpoch);
       LearningRateSchedule schedule = schedule(totalSteps);
+      LOG.info("learning-rate schedule: {}", schedule);
       Optional<CheckpointStore.Checkpoint> resume =
           c.resumeFrom().isPresent() ? Optional.of(CheckpointStore.resolve(c.resumeFrom().get(), c.outputDir(), c.project())) : Optional.empty();
       try (LlamaModel model = LlamaModel.load(c.baseModel(), backend, dtype);
@@ -91,14 +93,14 @@ public final class TrainingLoop {
         if (resume.isPresent()) {
           optimizer.loadState(resume.get().dir());
         }
-        return loop(backend, model, adapter, optimizer, train, eval, totalSteps, resume);
+        return loop(backend, model, adapter, optimizer, train, eval, totalSteps, resume, schedule);
       }
     }
   }
 
   private TrainingResult loop(
       Backend backend, LlamaModel model, LoraAdapter adapter, Optimizer optimizer, SftDataset train, Optional<SftDataset> eval, long totalSteps,
-      Optional<CheckpointStore.Checkpoint> resume)
+      Optional<CheckpointStore.Checkpoint> resume, LearningRateSchedule schedule)
       throws IOException {
     // A resumed run continues in its checkpoint's run directory, at the step after it.
     Path runDir = resume.isPresent() ? resume.get().dir().toAbsolutePath().getParent() : c.outputDir().resolve(c.runName().orElseGet(() -> RunNames.unique(c.outputDir(), c.project(), clock)));
@@ -112,7 +114,10 @@ public final class TrainingLoop {
     if (resume.isPresent()) {
       LOG.info("resuming {} at step {} of {}", runName, firstStep, totalSteps);
     }
-    List<StepMetrics> history = new ArrayList<>();
+    // A resumed run's report shows the whole run: the steps before the checkpoint come from its log history.
+    List<StepMetrics> history = new ArrayList<>(state.stepMetrics());
+    Callbacks callbacks = new Callbacks(c.callbacks());
+    HubPusher hub = c.hub().isPresent() ? HubPusher.start(c.hub().get(), runDir) : null;
     backend.resetPeakBytes();
     long start = System.nanoTime();
     long tokens = state.numInputTokensSeen();
@@ -125,7 +130,8 @@ public final class TrainingLoop {
     try (JsonlMetricsSink jsonl = resume.isPresent() ? JsonlMetricsSink.resume(runDir, firstStep - 1, clock) : JsonlMetricsSink.open(runDir, clock);
         TensorBoardSink tensorboard = TensorBoardSink.open(runDir.resolve("runs"), clock);
         ProgressBar progress = ProgressBar.start(totalSteps, firstStep - 1, Duration.ZERO)) {
-      for (long step = firstStep; step <= totalSteps; step++) {
+      callbacks.onTrainBegin(new TrainingStart(c, runDir, firstStep, totalSteps));
+      for (long step = firstStep; step <= totalSteps && !callbacks.control.shouldStop(); step++) {
         List<TokenBatch> micro = new ArrayList<>(c.gradientAccumulationSteps());
         long[] lossTokens = new long[c.gradientAccumulationSteps()];
         for (int i = 0; i < lossTokens.length; i++) {
@@ -137,6 +143,8 @@ public final class TrainingLoop {
         }
         StepResult result;
         double loss = Double.NaN;
+        boolean last;
+        boolean evalNow;
         try (GradientAccumulation acc = GradientAccumulation.over(backend, lossTokens)) {
           for (int i = 0; i < micro.size(); i++) {
             long dropoutSeed = c.loraDropout() > 0 ? ((c.seed() * 1_000_003L + step) * 64 + i) & Long.MAX_VALUE : -1;
@@ -144,8 +152,11 @@ public final class TrainingLoop {
           }
           result = optimizer.step();
           optimizer.zeroGrad();
-          boolean logNow = step % c.logEvery() == 0 || step == totalSteps;
-          boolean evalNow = eval.isPresent() && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || step == totalSteps);
+          callbacks.onStepEnd(step);
+          // A stop requested by a callback makes this step the last: logged, evaluated and saved as such.
+          last = step == totalSteps || callbacks.control.shouldStop();
+          boolean logNow = step % c.logEvery() == 0 || last;
+          evalNow = eval.isPresent() && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || last);
           if (logNow || evalNow) {
             // The one read-back of a logged step: the loss and the norm wait for the device here.
             loss = acc.meanLoss();
@@ -154,31 +165,36 @@ public final class TrainingLoop {
         double epoch = batches.epochFraction();
         state = state.atStep(step, epoch, tokens);
         progress.step(step);
-        if (Double.isNaN(loss)) {
-          continue;
+        StepMetrics m = null;
+        // Only logged and evaluated steps read the loss back; a save at another step still happens below.
+        if (!Double.isNaN(loss)) {
+          lastLoss = loss;
+          if (!Double.isFinite(loss)) {
+            throw new IllegalStateException(String.format(
+                "the training loss became %s at step %d; the last good checkpoint is %s. Try a lower learningRate, maxGradNorm (clipping), or a bf16/fp32 computeType",
+                loss, step, lastCheckpoint.map(Path::toString).orElse("none (no checkpoint saved yet)")));
+          }
+          long now = System.nanoTime();
+          double tokensPerSecond = tokensSinceLog / ((now - lastLog) / 1e9);
+          tokensSinceLog = 0;
+          lastLog = now;
+          m = new StepMetrics(step, epoch, loss, result.learningRate(), result.gradNorm().value(), tokensPerSecond, backend.currentBytes());
+          if (evalNow) {
+            m = m.withEval(Map.of(StepMetrics.EVAL_LOSS, evalLoss(backend, model, adapter, eval.get())));
+          }
+          history.add(m);
+          state = state.withLog(m);
+          jsonl.log(m);
+          tensorboard.log(m);
+          progress.log(m);
+          callbacks.onLog(m);
+          if (m.hasEval()) {
+            callbacks.onEvaluate(m);
+          }
         }
-        lastLoss = loss;
-        if (!Double.isFinite(loss)) {
-          throw new IllegalStateException(String.format(
-              "the training loss became %s at step %d; the last good checkpoint is %s. Try a lower learningRate, maxGradNorm (clipping), or a bf16/fp32 computeType",
-              loss, step, lastCheckpoint.map(Path::toString).orElse("none (no checkpoint saved yet)")));
-        }
-        long now = System.nanoTime();
-        double tokensPerSecond = tokensSinceLog / ((now - lastLog) / 1e9);
-        tokensSinceLog = 0;
-        lastLog = now;
-        StepMetrics m = new StepMetrics(step, epoch, loss, result.learningRate(), result.gradNorm().value(), tokensPerSecond, backend.currentBytes());
-        if (eval.isPresent() && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || step == totalSteps)) {
-          m = m.withEval(Map.of(StepMetrics.EVAL_LOSS, evalLoss(backend, model, adapter, eval.get())));
-        }
-        history.add(m);
-        state = state.withLog(m);
-        jsonl.log(m);
-        tensorboard.log(m);
-        progress.log(m);
-        if (step % c.saveEvery() == 0 || step == totalSteps) {
+        if (step % c.saveEvery() == 0 || last || callbacks.control.shouldStop()) {
           String name = CheckpointStore.PREFIX + step;
-          if (m.evalLoss().isPresent() && state.improvesOnBest(m.evalLoss().getAsDouble())) {
+          if (m != null && m.evalLoss().isPresent() && state.improvesOnBest(m.evalLoss().getAsDouble())) {
             state = state.withBest(m.evalLoss().getAsDouble(), step, runDir.resolve(name).toString());
           }
           CheckpointStore.Checkpoint saved =
@@ -187,8 +203,16 @@ public final class TrainingLoop {
                 optimizer.saveState(dir);
               });
           lastCheckpoint = Optional.of(saved.dir());
+          if (hub != null) {
+            hub.checkpointSaved(step, saved.dir(), ModelCard.render(c.hub().get().repoId(), c, runName, step, totalSteps, lastLoss, state));
+          }
+          callbacks.onSave(step, saved.dir());
         }
       }
+    }
+    Optional<String> stopReason = state.globalStep() < totalSteps ? callbacks.control.stopReason() : Optional.empty();
+    if (stopReason.isPresent()) {
+      LOG.info("training stopped at step {} of {}: {}", state.globalStep(), totalSteps, stopReason.get());
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     Path adapterDir = runDir.resolve("adapter");
@@ -200,10 +224,17 @@ public final class TrainingLoop {
       PeftAdapters.save(adapter, adapterDir, c.baseModel().toString());
     }
     TrainerState last = state;
-    HtmlReport.write(runDir, runName, history, settings(), best.map(b -> new HtmlReport.Best(last.bestGlobalStep(), last.bestMetric(), b.getFileName().toString())).orElse(null));
-    return new TrainingResult(
+    HtmlReport.write(runDir, runName, history, settings(schedule), best.map(b -> new HtmlReport.Best(last.bestGlobalStep(), last.bestMetric(), b.getFileName().toString())).orElse(null));
+    Optional<HubUploads> uploads = Optional.empty();
+    if (hub != null) {
+      hub.trainingEnded(adapterDir, lastCheckpoint, ModelCard.render(c.hub().get().repoId(), c, runName, state.globalStep(), totalSteps, lastLoss, state));
+      uploads = Optional.of(hub.finish(c.hub().get().waitAtEnd()));
+    }
+    TrainingResult trained = new TrainingResult(
         runDir, adapterDir, optimizer.stepCount(), optimizer.skippedSteps(), lastLoss, Optional.ofNullable(state.bestMetric()), best, seconds, tokens / seconds,
-        backend.peakBytes());
+        backend.peakBytes(), uploads, stopReason);
+    callbacks.onTrainEnd(trained);
+    return trained;
   }
 
   /**
@@ -251,6 +282,21 @@ public final class TrainingLoop {
   }
 
   private LearningRateSchedule schedule(long totalSteps) {
+    if (c.scheduleFactory().isPresent()) {
+      LearningRateSchedule s;
+      try {
+        s = c.scheduleFactory().get().apply(totalSteps);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("schedule(factory) failed for a run of " + totalSteps + " steps: " + e.getMessage(), e);
+      }
+      if (s == null) {
+        throw new IllegalArgumentException("schedule(factory) returned null for a run of " + totalSteps + " steps");
+      }
+      if (s instanceof FiniteSchedule f && f.totalSteps() != totalSteps) {
+        LOG.warn("the schedule from schedule(factory) decays over {} steps but the run has {}: {}", f.totalSteps(), totalSteps, s);
+      }
+      return s;
+    }
     ScheduleType type = ScheduleType.fromName(c.schedule());
     ScheduleBuilder b = Schedules.builder(type).learningRate(c.learningRate());
     if (type != ScheduleType.CONSTANT && type != ScheduleType.CONSTANT_WITH_WARMUP && type != ScheduleType.INVERSE_SQRT) {
@@ -270,11 +316,11 @@ public final class TrainingLoop {
       params.add(new Parameter(LoraLayout.loraAKey(m.layer(), m.target()), m.a(), m.gradA()));
       params.add(new Parameter(LoraLayout.loraBKey(m.layer(), m.target()), m.b(), m.gradB()));
     }
-    OptimizerBuilder<?, ?> builder = io.github.lora4j.optim.Optimizers.byName(c.optimizer());
+    OptimizerBuilder<?, ?> builder = c.optimizerBuilder().isPresent() ? c.optimizerBuilder().get() : io.github.lora4j.optim.Optimizers.byName(c.optimizer());
     return builder.learningRate(schedule).weightDecay(c.weightDecay()).maxGradNorm(c.maxGradNorm()).build(params.toArray(Parameter[]::new));
   }
 
-  private Map<String, Object> settings() {
+  private Map<String, Object> settings(LearningRateSchedule schedule) {
     Map<String, Object> s = new LinkedHashMap<>();
     for (var component : TrainerConfig.class.getRecordComponents()) {
       try {
@@ -283,6 +329,11 @@ public final class TrainingLoop {
         s.put(component.getName(), "?");
       }
     }
+    // The schedule as built, with its step count and warmup; objects by their class, not a lambda's toString.
+    s.put("schedule", schedule.toString());
+    s.put("scheduleFactory", c.scheduleFactory().isPresent() ? "given" : "none");
+    s.put("optimizerBuilder", c.optimizerBuilder().map(b -> b.getClass().getName()).orElse("none"));
+    s.put("callbacks", c.callbacks().stream().map(cb -> cb.getClass().getName()).toList());
     return s;
   }
 

@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param seconds wall time of the loop
  * @param tokensPerSecond input tokens per second over the run
  * @param peakDeviceBytes the backend's peak memory
+ * @param hub what the pushes to the Hugging Face Hub did, when {@code pushToHub} is set
+ * @param stopReason why a callback stopped training before its last step, if one did
  */
 public record TrainingResult(
     Path runDir,
@@ -27,4 +29,6 @@ public record TrainingResult(
     Optional<Path> bestCheckpoint,
     double seconds,
     double tokensPerSecond,
-    long peakDeviceBytes) {}
+    long peakDeviceBytes,
+    Optional<HubUploads> hub,
+    Optional<String> stopReason) {}

@@ -178,6 +178,10 @@ class TensorBoardSinkTest {
     try (var sink = TensorBoardSink.open(dir.resolve("b"), clock, "we/ird host")) {
       assertEquals("events.out.tfevents.1772600767.we_ird_host", sink.file().getFileName().toString());
     }
+    // A run resumed within the same second writes a second file rather than failing.
+    try (var sink = TensorBoardSink.open(dir, clock, "gpu-box")) {
+      assertEquals("events.out.tfevents.1772600767.gpu-box.2", sink.file().getFileName().toString());
+    }
   }
 
   @Test
