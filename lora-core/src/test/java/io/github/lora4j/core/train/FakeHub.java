@@ -21,6 +21,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -71,6 +73,8 @@ public final class FakeHub implements AutoCloseable {
   public volatile boolean verifyAction = true;
   /** The batch answers each object with this error, when set. */
   public volatile String batchError;
+  /** When set, a commit waits until it opens (at most a minute): an upload that takes its time. */
+  public volatile CountDownLatch commitGate;
 
   private final Map<String, Map<String, byte[]>> trees = new ConcurrentHashMap<>();
   private final Map<String, Long> announced = new ConcurrentHashMap<>();
@@ -83,6 +87,7 @@ public final class FakeHub implements AutoCloseable {
     server.createContext("/api/models/", x -> handle(x, this::repoApi));
     server.createContext("/storage/", x -> handle(x, this::storage));
     server.createContext("/", x -> handle(x, this::lfs));
+    server.setExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()); // a gated commit does not hold up other requests
     server.start();
   }
 
@@ -194,6 +199,14 @@ public final class FakeHub implements AutoCloseable {
   }
 
   private void commit(HttpExchange x, byte[] raw, String repo) throws IOException {
+    CountDownLatch gate = commitGate;
+    if (gate != null) {
+      try {
+        gate.await(1, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     commitPaths.add(x.getRequestURI().getRawPath());
     contentTypes.add(x.getRequestHeaders().getFirst("Content-Type"));
     String ndjson = new String(raw, StandardCharsets.UTF_8);
