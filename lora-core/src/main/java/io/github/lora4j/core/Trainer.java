@@ -100,6 +100,7 @@ public final class Trainer {
     private boolean gradientCheckpointing;
     private boolean loadBestAtEnd;
     private String resumeFrom;
+    private int priceEvalExamples = 100;
 
     private Builder() {}
 
@@ -306,6 +307,17 @@ public final class Trainer {
       return this;
     }
 
+    /**
+     * When the validation data is pricer data ("... Price is $" prompts with price completions), how
+     * many of its examples are answered greedily and scored with the course's price metrics (MAE,
+     * RMSLE, hit rate) at each evaluation, logged as {@code eval_price_mae} and so on. Default 100; 0
+     * turns it off. No transformers equivalent (the course runs its tester after training).
+     */
+    public Builder priceEvalExamples(int examples) {
+      this.priceEvalExamples = examples;
+      return this;
+    }
+
     /** Checks every setting and returns the trainer, or throws one exception listing every problem. */
     public Trainer build() {
       List<String> problems = new ArrayList<>();
@@ -413,6 +425,9 @@ public final class Trainer {
       if (resumeFrom != null && !resumeFrom.equals("latest") && !Files.isDirectory(Path.of(resumeFrom))) {
         problems.add("resumeFrom must be \"latest\" or a checkpoint directory: " + resumeFrom);
       }
+      if (priceEvalExamples < 0) {
+        problems.add("priceEvalExamples must be >= 0 (0 = off): " + priceEvalExamples);
+      }
       if (!problems.isEmpty()) {
         throw new TrainerConfigException(problems);
       }
@@ -421,7 +436,8 @@ public final class Trainer {
               baseModel, device, quantization, Optional.ofNullable(computeType), loraR, loraAlpha, loraDropout, targets, useRsLora, epochs, maxSteps,
               batchSize, gradientAccumulationSteps, learningRate, schedule, warmupRatio, warmupSteps, optimizer.toLowerCase(Locale.ROOT), weightDecay,
               maxGradNorm, maxSequenceLength, trainData, Optional.ofNullable(evalData), logEvery, evalEvery, saveEvery, Optional.ofNullable(saveTotalLimit),
-              outputDir, project, Optional.ofNullable(runName), seed, gradientCheckpointing, loadBestAtEnd, Optional.ofNullable(resumeFrom)));
+              outputDir, project, Optional.ofNullable(runName), seed, gradientCheckpointing, loadBestAtEnd, Optional.ofNullable(resumeFrom),
+              priceEvalExamples));
     }
   }
 }

@@ -48,6 +48,9 @@ import java.util.Set;
  * @param gradientCheckpointing {@code gradient_checkpointing}
  * @param loadBestAtEnd {@code load_best_model_at_end}
  * @param resumeFrom {@code resume_from_checkpoint}: a checkpoint directory or "latest"
+ * @param priceEvalExamples when the validation data is pricer data ("... Price is $" prompts, price
+ *     completions), how many of its examples get a greedy answer scored with the course's price
+ *     metrics at each evaluation; 0 = none (lora4j's own; transformers has no equivalent)
  */
 public record TrainerConfig(
     Path baseModel,
@@ -83,7 +86,8 @@ public record TrainerConfig(
     long seed,
     boolean gradientCheckpointing,
     boolean loadBestAtEnd,
-    Optional<String> resumeFrom) {
+    Optional<String> resumeFrom,
+    int priceEvalExamples) {
 
   public TrainerConfig {
     targetModules = Set.copyOf(targetModules);
