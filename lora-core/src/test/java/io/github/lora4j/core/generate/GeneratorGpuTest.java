@@ -10,21 +10,25 @@ import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** Generation with the KV cache on the GPU: the CPU test's checks, and the CPU's tokens. */
+/**
+ * Generation with the KV cache on the GPU: the CPU test's checks (the GPU machine has no CPU
+ * backend: DJL's natives are not shipped there).
+ */
 @Tag("gpu")
 class GeneratorGpuTest {
 
   @Test
-  void fp32CachedGreedyEqualsRecomputedGreedyAndTheCpu() throws Exception {
+  void fp32CachedGreedyEqualsRecomputedGreedy() throws Exception {
     try (Backend gpu = Backends.open(Device.cuda(0));
-        Backend cpu = Backends.open(Device.cpu());
-        GenerationChecks onGpu = new GenerationChecks(gpu, DType.F32);
-        GenerationChecks onCpu = new GenerationChecks(cpu, DType.F32)) {
+        GenerationChecks onGpu = new GenerationChecks(gpu, DType.F32)) {
       onGpu.cachedGreedyEqualsRecomputedGreedy(8);
       onGpu.cachedLogitsEqualFullLogits(1e-4);
-      List<int[]> prompts = onCpu.prompts(21, 7, 3, 12, 5, 1);
-      GenerationConfig greedy = GenerationConfig.builder().maxNewTokens(10).batchSize(3).build();
-      assertEquals(new Generator(onCpu.model, onCpu.adapter).generate(prompts, greedy), new Generator(onGpu.model, onGpu.adapter).generate(prompts, greedy));
+      List<int[]> prompts = onGpu.prompts(21, 7, 3, 12, 5, 1);
+      Generator generator = new Generator(onGpu.model, onGpu.adapter);
+      assertEquals(
+          generator.generate(prompts, GenerationConfig.builder().maxNewTokens(10).batchSize(1).build()),
+          generator.generate(prompts, GenerationConfig.builder().maxNewTokens(10).batchSize(3).build()),
+          "a prompt generates the same alone as in a padded batch");
     }
   }
 
