@@ -121,6 +121,75 @@ __device__ void attention_softmax_backward(T* dscores, const T* probs, const flo
   }
 }
 
+// ---- generation: attention over a key/value cache (forward only)
+
+// cache [B, Tmax, H, D] at positions [start, start + Tq) from src [B, Tq, H, D]: a row's new
+// positions are one contiguous run of Tq * H * D elements in both.
+template <typename T>
+__device__ void kv_cache_write(T* cache, const T* src, int B, int Tq, int Tmax, int H, int D, int start) {
+  const long long run = (long long)Tq * H * D;
+  for_each_index((long long)B * run, [&](auto i) {
+    const long long b = (long long)i / run, r = (long long)i % run;
+    cache[(b * Tmax + start) * H * D + r] = src[i];
+  });
+}
+
+// out [B, Tq, Hq, D]: query i of row b (position start + i) attends cached keys j <= start + i with
+// key_mask[b, j] != 0; kv head of query head h is h / (Hq / Hkv). One block a query row (b, i, h),
+// rows in q's order. Pass one writes the scaled scores of the row into scores [rows, Tmax] (fp32
+// scratch) and gathers the softmax statistics; pass two has each thread own output features d and
+// sum p_j v_j[d] over the keys, reading p from the scores every thread wrote before the barrier in
+// block_softmax. Decoding reads each cached key once per query head, which is what it costs anyway.
+// D <= 512 (q is staged in shared memory).
+template <typename T>
+__device__ void attention_cached(T* out, const T* q, const T* k_cache, const T* v_cache, const int* key_mask, float* scores, int B, int Tq,
+                                 int Tmax, int Hq, int Hkv, int D, int start, float scale) {
+  __shared__ float q_row[512];
+  const long long rows = (long long)B * Tq * Hq;
+  const int group = Hq / Hkv;
+  for (long long row = blockIdx.x; row < rows; row += gridDim.x) {
+    const int h = (int)(row % Hq);
+    const int i = (int)(row / Hq % Tq);
+    const long long b = row / Hq / Tq;
+    const int last = start + i;
+    const int* mask = key_mask + b * Tmax;
+    const T* kb = k_cache + (b * Tmax * Hkv + h / group) * (long long)D;
+    const T* vb = v_cache + (b * Tmax * Hkv + h / group) * (long long)D;
+    const long long key_stride = (long long)Hkv * D;
+    float* sr = scores + row * Tmax;
+
+    __syncthreads();  // the previous row's readers of q_row are done
+    for (int d = threadIdx.x; d < D; d += blockDim.x) q_row[d] = to_float(q[row * D + d]);
+    __syncthreads();
+
+    SoftmaxStats st = softmax_empty();
+    for (int j = threadIdx.x; j <= last; j += blockDim.x) {
+      float s = -INFINITY;
+      if (mask[j] != 0) {
+        const T* kj = kb + j * key_stride;
+        float dot = 0.0f;
+        for (int d = 0; d < D; ++d) dot += q_row[d] * to_float(kj[d]);
+        s = __fmul_rn(scale, dot);
+        st = softmax_add(st, s);
+      }
+      sr[j] = s;
+    }
+    st = block_softmax(st);
+
+    const bool empty = st.m == -INFINITY;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+      float acc = 0.0f;
+      if (!empty) {
+        for (int j = 0; j <= last; ++j) {
+          const float s = sr[j];
+          if (s != -INFINITY) acc += expf(s - st.m) / st.s * to_float(vb[j * key_stride + d]);
+        }
+      }
+      out[row * D + d] = from_float<T>(acc);
+    }
+  }
+}
+
 }  // namespace lora4j
 
 LORA4J_EXPORT(attention_pack, (T* dst, const T* src, int B, int T_, int h_src, int h_dst, int D),
@@ -131,3 +200,8 @@ LORA4J_EXPORT(attention_softmax_forward, (T* probs, const float* scores, const i
               (probs, scores, segments, B, H, T_, scale))
 LORA4J_EXPORT(attention_softmax_backward, (T* dscores, const T* probs, const float* dprobs, int B, int H, int T_, float scale),
               (dscores, probs, dprobs, B, H, T_, scale))
+LORA4J_EXPORT(kv_cache_write, (T* cache, const T* src, int B, int Tq, int Tmax, int H, int D, int start),
+              (cache, src, B, Tq, Tmax, H, D, start))
+LORA4J_EXPORT(attention_cached, (T* out, const T* q, const T* k_cache, const T* v_cache, const int* key_mask, float* scores, int B, int Tq,
+                                 int Tmax, int Hq, int Hkv, int D, int start, float scale),
+              (out, q, k_cache, v_cache, key_mask, scores, B, Tq, Tmax, Hq, Hkv, D, start, scale))

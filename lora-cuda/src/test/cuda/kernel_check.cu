@@ -386,6 +386,80 @@ static void check_attention_softmax() {
   }
 }
 
+// ---- generation: key/value cache writes and attention over the cache
+
+template <typename T>
+static void check_attention_cached() {
+  const int B = 2, Hkv = 2, D = 6, Tmax = kEmulated ? 9 : 40;
+  for (int group : {1, 3}) {
+    const int Hq = Hkv * group;
+    const float scale = 0.4f;
+    // Row 0 starts with two padding positions (left padding), row 1 has none; both fill the cache
+    // in chunks: a prefill of P positions, then one position at a time.
+    std::vector<int> mask((size_t)B * Tmax, 1);
+    mask[0] = mask[1] = 0;
+    Buf<int> dmask(mask);
+    auto k_all = random_values<T>((size_t)B * Tmax * Hkv * D, -1, 1);
+    auto v_all = random_values<T>((size_t)B * Tmax * Hkv * D, -1, 1);
+    auto q_all = random_values<T>((size_t)B * Tmax * Hq * D, -1, 1);
+    Buf<T> kc((size_t)B * Tmax * Hkv * D), vc((size_t)B * Tmax * Hkv * D);
+    const int P = kEmulated ? 4 : 17;
+    for (int start = 0; start < Tmax;) {
+      const int Tq = start == 0 ? P : 1;
+      // The chunk's rows [start, start + Tq) of q, k and v, as [B, Tq, H, D].
+      auto chunk = [&](const std::vector<float>& all, int H) {
+        std::vector<float> c((size_t)B * Tq * H * D);
+        for (int b = 0; b < B; ++b)
+          for (size_t e = 0; e < (size_t)Tq * H * D; ++e) c[(size_t)b * Tq * H * D + e] = all[((size_t)b * Tmax + start) * H * D + e];
+        return c;
+      };
+      Buf<T> dk(narrow_all<T>(chunk(k_all, Hkv))), dv(narrow_all<T>(chunk(v_all, Hkv))), dq(narrow_all<T>(chunk(q_all, Hq)));
+      const long long n = (long long)B * Tq * Hkv * D;
+      launch(std::string("kv_cache_write") + suffix<T>(), (n + 255) / 256, 256, kc.p, (const T*)dk.p, B, Tq, Tmax, Hkv, D, start);
+      launch(std::string("kv_cache_write") + suffix<T>(), 1, 64, vc.p, (const T*)dv.p, B, Tq, Tmax, Hkv, D, start);
+      const long long rows = (long long)B * Tq * Hq;
+      Buf<float> scores((size_t)rows * Tmax);
+      Buf<T> out((size_t)rows * D);
+      const int grid = start == 0 ? 3 : (int)rows;
+      launch(std::string("attention_cached") + suffix<T>(), grid, 128, out.p, (const T*)dq.p, (const T*)kc.p, (const T*)vc.p, (const int*)dmask.p,
+             scores.p, B, Tq, Tmax, Hq, Hkv, D, start, scale);
+      std::vector<double> ref((size_t)rows * D, 0.0);
+      bool empty_rows_zero = true;
+      auto got = widen_all(out.get());
+      for (int b = 0; b < B; ++b)
+        for (int i = 0; i < Tq; ++i)
+          for (int h = 0; h < Hq; ++h) {
+            const size_t row = ((size_t)b * Tq + i) * Hq + h;
+            const int pos = start + i, g = h / group;
+            std::vector<double> s(pos + 1, -INFINITY);
+            double m = -INFINITY, z = 0;
+            for (int j = 0; j <= pos; ++j) {
+              if (!mask[(size_t)b * Tmax + j]) continue;
+              double dot = 0;
+              for (int d = 0; d < D; ++d)
+                dot += (double)q_all[(((size_t)b * Tmax + pos) * Hq + h) * D + d] * k_all[(((size_t)b * Tmax + j) * Hkv + g) * D + d];
+              s[j] = scale * dot;
+              m = std::max(m, s[j]);
+            }
+            if (m == -INFINITY) {
+              for (int d = 0; d < D; ++d) empty_rows_zero &= got[row * D + d] == 0.0f;
+              continue;
+            }
+            for (int j = 0; j <= pos; ++j) z += std::exp(s[j] - m);
+            for (int j = 0; j <= pos; ++j)
+              for (int d = 0; d < D; ++d) ref[row * D + d] += std::exp(s[j] - m) / z * v_all[(((size_t)b * Tmax + j) * Hkv + g) * D + d];
+          }
+      const std::string what = tag("attention_cached", suffix<T>(), {group, start, Tq, grid});
+      expect(empty_rows_zero, what + ": a query that sees no key outputs zeros");
+      expect_close<T>(what, got, ref, rtol<T>() * 2, 1e-6);
+      start += Tq;
+    }
+    // The cache holds every position that was written, bit for bit.
+    expect(widen_all(kc.get()) == widen_all(narrow_all<T>(k_all)) && widen_all(vc.get()) == widen_all(narrow_all<T>(v_all)),
+           tag("kv_cache_write", suffix<T>(), {group}) + ": the cache holds the written keys and values");
+  }
+}
+
 // ---- swiglu
 
 template <typename T>
@@ -862,7 +936,7 @@ static std::vector<std::string> expected_names() {
   for (const char* base : {"embedding_forward", "rmsnorm_forward", "rmsnorm_backward", "rope", "attention_pack", "attention_unpack",
                            "attention_softmax_forward", "attention_softmax_backward", "swiglu_forward", "swiglu_backward", "dropout",
                            "cross_entropy_forward", "cross_entropy_backward", "add", "add_inplace", "scale_inplace", "axpy", "bias_add",
-                           "sum_squares", "clip_by_norm"})
+                           "sum_squares", "clip_by_norm", "kv_cache_write", "attention_cached"})
     for (const char* s : {"_f32", "_bf16", "_f16"}) names.push_back(std::string(base) + s);
   names.push_back("sum_f32");
   names.push_back("adamw_step_f32");
@@ -888,6 +962,7 @@ static void check_dtype() {
   check_rope<T>();
   check_attention_layout<T>();
   check_attention_softmax<T>();
+  check_attention_cached<T>();
   check_swiglu<T>();
   check_dropout<T>();
   check_cross_entropy<T>();

@@ -123,6 +123,7 @@ public final class Trainer {
     private boolean gradientCheckpointing;
     private boolean loadBestAtEnd;
     private String resumeFrom;
+    private int priceEvalExamples = 100;
     private List<TrainerCallback> callbacks = List.of();
     private String pushToHub;
     private Boolean hubPrivate;
@@ -379,6 +380,17 @@ public final class Trainer {
     }
 
     /**
+     * When the validation data is pricer data ("... Price is $" prompts with price completions), how
+     * many of its examples are answered greedily and scored with the course's price metrics (MAE,
+     * RMSLE, hit rate) at each evaluation, logged as {@code eval_price_mae} and so on. Default 100; 0
+     * turns it off. No transformers equivalent (the course runs its tester after training).
+     */
+    public Builder priceEvalExamples(int examples) {
+      this.priceEvalExamples = examples;
+      return this;
+    }
+
+    /**
      * transformers' {@code callbacks}: called in this order at each event of the loop (see {@link
      * TrainerCallback}); replaces earlier ones.
      */
@@ -565,6 +577,9 @@ public final class Trainer {
       if (resumeFrom != null && !resumeFrom.equals("latest") && !Files.isDirectory(Path.of(resumeFrom))) {
         problems.add("resumeFrom must be \"latest\" or a checkpoint directory: " + resumeFrom);
       }
+      if (priceEvalExamples < 0) {
+        problems.add("priceEvalExamples must be >= 0 (0 = off): " + priceEvalExamples);
+      }
       Optional<HubSettings> hub = hubSettings(problems);
       if (!problems.isEmpty()) {
         throw new TrainerConfigException(problems);
@@ -575,7 +590,8 @@ public final class Trainer {
               batchSize, gradientAccumulationSteps, learningRate, schedule, Optional.ofNullable(scheduleFactory), warmupRatio, warmupSteps,
               optimizerBuilder == null ? optimizer.toLowerCase(Locale.ROOT) : optimizerName(optimizerBuilder), Optional.ofNullable(optimizerBuilder), weightDecay,
               maxGradNorm, maxSequenceLength, trainData, Optional.ofNullable(evalData), logEvery, evalEvery, saveEvery, Optional.ofNullable(saveTotalLimit),
-              outputDir, project, Optional.ofNullable(runName), seed, gradientCheckpointing, loadBestAtEnd, Optional.ofNullable(resumeFrom), callbacks, hub));
+              outputDir, project, Optional.ofNullable(runName), seed, gradientCheckpointing, loadBestAtEnd, Optional.ofNullable(resumeFrom),
+              priceEvalExamples, callbacks, hub));
     }
 
     /** The hub settings, or the problems with them added to {@code problems}. */

@@ -60,6 +60,9 @@ import java.util.function.LongFunction;
  * @param gradientCheckpointing {@code gradient_checkpointing}
  * @param loadBestAtEnd {@code load_best_model_at_end}
  * @param resumeFrom {@code resume_from_checkpoint}: a checkpoint directory or "latest"
+ * @param priceEvalExamples when the validation data is pricer data ("... Price is $" prompts, price
+ *     completions), how many of its examples get a greedy answer scored with the course's price
+ *     metrics at each evaluation; 0 = none (lora4j's own; transformers has no equivalent)
  * @param callbacks transformers' {@code callbacks}, called in this order
  * @param hub where to push the adapter ({@code push_to_hub}, {@code hub_model_id}, ...); empty =
  *     no pushes
@@ -101,6 +104,7 @@ public record TrainerConfig(
     boolean gradientCheckpointing,
     boolean loadBestAtEnd,
     Optional<String> resumeFrom,
+    int priceEvalExamples,
     List<TrainerCallback> callbacks,
     Optional<HubSettings> hub) {
 

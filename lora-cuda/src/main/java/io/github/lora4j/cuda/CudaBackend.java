@@ -673,6 +673,56 @@ public final class CudaBackend implements Backend {
     }
   }
 
+  @Override
+  public Tensor cachedAttention(Tensor q, Tensor k, Tensor v, Tensor kCache, Tensor vCache, Tensor keyMask, int start, float scale) {
+    String op = "cachedAttention";
+    CudaTensor tq = floats(q, op, "q");
+    CudaTensor kc = same(kCache, tq, op, "kCache");
+    CudaTensor vc = same(vCache, tq, op, "vCache");
+    CudaTensor tk = same(k, tq, op, "k");
+    CudaTensor tv = same(v, tq, op, "v");
+    CudaTensor mask = ints(keyMask, op, "keyMask");
+    if (tq.shape().rank() != 4 || kc.shape().rank() != 4) {
+      throw new IllegalArgumentException(op + ": q " + tq.shape() + " and kCache " + kc.shape() + " must be [B, Tq, Hq, D] and [B, Tmax, Hkv, D]");
+    }
+    int b = tq.dim(0);
+    int tqLen = tq.dim(1);
+    int hq = tq.dim(2);
+    int d = tq.dim(3);
+    int tmax = kc.dim(1);
+    int hkv = kc.dim(2);
+    Shape kvShape = Shape.of(b, tqLen, hkv, d);
+    if (!tk.shape().equals(kvShape) || !tv.shape().equals(kvShape) || !vc.shape().equals(kc.shape()) || kc.dim(0) != b || kc.dim(3) != d) {
+      throw new IllegalArgumentException(op + ": k, v " + tk.shape() + " must be " + kvShape + " and the caches " + kc.shape() + " [B, Tmax, Hkv, D] for q " + tq.shape());
+    }
+    if (hq % hkv != 0) {
+      throw new IllegalArgumentException(op + ": kCache has " + hkv + " kv heads, which does not divide q's " + hq + " heads");
+    }
+    if (!mask.shape().equals(Shape.of(b, tmax))) {
+      throw new IllegalArgumentException(op + ": keyMask " + mask.shape() + " must be [" + b + ", " + tmax + "]");
+    }
+    if (start < 0 || start + tqLen > tmax) {
+      throw new IllegalArgumentException(op + ": positions [" + start + ", " + (start + tqLen) + ") do not fit the cache of " + tmax + " positions");
+    }
+    if (d > 512) {
+      throw new IllegalArgumentException(op + ": head dim " + d + " is over the kernel's 512");
+    }
+    DType dt = tq.dtype();
+    long n = tk.numel();
+    for (CudaTensor[] pair : new CudaTensor[][] {{kc, tk}, {vc, tv}}) {
+      kernels.launch(Kernels.name("kv_cache_write", dt), stream, grid(n), ELEMENTWISE_BLOCK, pair[0], pair[1], b, tqLen, tmax, hkv, d, start);
+    }
+    long rows = (long) b * tqLen * hq;
+    CudaTensor out = allocate(tq.shape(), dt);
+    try (Scope tmp = Scope.open()) {
+      CudaTensor scores = allocate(Shape.of((int) rows, tmax), DType.F32);
+      kernels.launch(
+          Kernels.name("attention_cached", dt), stream, (int) Math.min(rows, Integer.MAX_VALUE), 128, out, tq, kc, vc, mask, scores, b, tqLen, tmax, hq,
+          hkv, d, start, scale);
+    }
+    return out;
+  }
+
   private CudaTensor segmentsOrNull(Tensor segments) {
     return segments == null ? null : ints(segments, "attention", "segments");
   }

@@ -177,6 +177,18 @@ public interface Backend extends AutoCloseable {
   /** Gradients of {@link #attention} with respect to q, k and v. */
   AttentionGrads attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor segments, float scale, AttentionOutput forward);
 
+  /**
+   * Attention of new queries over a key/value cache, for generation (forward only). Writes {@code k}
+   * and {@code v} {@code [B, Tq, Hkv, D]} into {@code kCache} and {@code vCache} {@code [B, Tmax,
+   * Hkv, D]} at positions {@code [start, start + Tq)}, then attends: query i of row b, at position
+   * {@code start + i}, sees cached key j when {@code j <= start + i} and {@code keyMask[b, j] != 0}
+   * (I32 {@code [B, Tmax]}; 0 marks left padding). Returns the output {@code [B, Tq, Hq, D]}; a query
+   * that sees no key outputs zeros. With {@code keyMask} as the segments, the result equals the rows
+   * {@code [start, start + Tq)} of {@link #attention} over the whole sequence, which is how a prompt
+   * is prefilled ({@code start = 0}) and then extended one token at a time.
+   */
+  Tensor cachedAttention(Tensor q, Tensor k, Tensor v, Tensor kCache, Tensor vCache, Tensor keyMask, int start, float scale);
+
   /** {@code silu(gate) * up}, the SwiGLU of Llama's MLP. */
   Tensor swiglu(Tensor gate, Tensor up);
 

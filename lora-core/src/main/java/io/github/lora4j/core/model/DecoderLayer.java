@@ -41,12 +41,19 @@ final class DecoderLayer {
     return weights;
   }
 
-  /** The tensors of a step that every layer shares. */
-  record StepContext(Backend backend, int batch, int seq, Tensor positions, Tensor segments, Tensor invFreq, LoraAdapter adapter, long dropoutSeed) {
+  /**
+   * The tensors of a step that every layer shares. With a {@code cache} (generation), {@code seq} is
+   * the number of new positions, which attend to the cache instead of only to each other.
+   */
+  record StepContext(
+      Backend backend, int batch, int seq, Tensor positions, Tensor segments, Tensor invFreq, LoraAdapter adapter, long dropoutSeed, CacheStep cache) {
     int rows() {
       return batch * seq;
     }
   }
+
+  /** Where a generation step's keys and values go: {@code cache} at {@code [start, start + seq)}, {@code keyMask} marking padding. */
+  record CacheStep(KvCache cache, Tensor keyMask, int start) {}
 
   LayerActivations forward(Tensor x, StepContext s) {
     Backend be = s.backend();
@@ -63,8 +70,13 @@ final class DecoderLayer {
     Tensor v = project(V_PROJ, n1.out(), s, loraHidden);
     be.ropeInPlace(be.reshape(q, Shape.of(n, hq, hd)), s.positions(), s.invFreq(), false);
     be.ropeInPlace(be.reshape(k, Shape.of(n, hkv, hd)), s.positions(), s.invFreq(), false);
-    AttentionOutput att =
-        be.attention(heads(be, q, s, hq), heads(be, k, s, hkv), heads(be, v, s, hkv), s.segments(), attentionScale());
+    AttentionOutput att = s.cache() == null
+        ? be.attention(heads(be, q, s, hq), heads(be, k, s, hkv), heads(be, v, s, hkv), s.segments(), attentionScale())
+        : new AttentionOutput(
+            be.cachedAttention(
+                heads(be, q, s, hq), heads(be, k, s, hkv), heads(be, v, s, hkv), s.cache().cache().keys(index), s.cache().cache().values(index),
+                s.cache().keyMask(), s.cache().start(), attentionScale()),
+            null);
     Tensor attFlat = be.reshape(att.out(), Shape.of(n, hq * hd));
     Tensor o = project(O_PROJ, attFlat, s, loraHidden);
     Tensor mid = be.add(x, o);

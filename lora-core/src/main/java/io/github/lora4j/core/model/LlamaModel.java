@@ -129,6 +129,78 @@ public final class LlamaModel implements AutoCloseable {
   }
 
   /**
+   * An empty key/value cache for generating {@code batch} rows of up to {@code capacity} positions
+   * (prompt and new tokens) with {@link #extend}. The caller closes it.
+   */
+  public KvCache newCache(int batch, int capacity) {
+    if (batch < 1 || capacity < 1) {
+      throw new IllegalArgumentException("a KV cache needs batch >= 1 and capacity >= 1: batch=" + batch + ", capacity=" + capacity);
+    }
+    Shape shape = Shape.of(batch, capacity, config.numKeyValueHeads(), config.headDim());
+    return Scope.detached(() -> {
+      List<Tensor> keys = new ArrayList<>();
+      List<Tensor> values = new ArrayList<>();
+      for (int i = 0; i < layers.size(); i++) {
+        keys.add(backend.zeros(shape, dtype));
+        values.add(backend.zeros(shape, dtype));
+      }
+      return new KvCache(keys, values, batch, capacity);
+    });
+  }
+
+  /**
+   * Runs the next {@code tokens} positions of every row through the model, attending to what
+   * {@code cache} holds and appending their keys and values to it, and returns the logits {@code
+   * [batch, vocab]} of each row's last new position: a prompt's prefill, then one call per
+   * generated token. {@code adapter} may be null; no dropout.
+   *
+   * @param ids the new token ids, {@code [batch, tokens]} row-major
+   * @param positions their rotary positions, same layout (a left-padded row counts from its first real token)
+   * @param keyMask {@code [batch, capacity]}: nonzero where a cache position holds a real token, the new ones included
+   */
+  public Tensor extend(KvCache cache, int[] ids, int[] positions, int[] keyMask, LoraAdapter adapter) {
+    checkAdapter(adapter);
+    int b = cache.batch();
+    int tokens = ids.length / b;
+    if (ids.length == 0 || ids.length % b != 0 || positions.length != ids.length) {
+      throw new IllegalArgumentException(
+          "extend: ids (" + ids.length + ") and positions (" + positions.length + ") must both hold the same whole number of positions for each of " + b + " rows");
+    }
+    if (keyMask.length != b * cache.capacity()) {
+      throw new IllegalArgumentException("extend: keyMask has " + keyMask.length + " entries, the cache " + b + " x " + cache.capacity());
+    }
+    if (cache.length() + tokens > cache.capacity()) {
+      throw new IllegalArgumentException(
+          "extend: " + tokens + " more positions do not fit the cache (" + cache.length() + " of " + cache.capacity() + " used)");
+    }
+    checkIds(ids, tokens);
+    try (Scope scope = backend.scope()) {
+      Tensor pos = backend.fromInts(positions, Shape.of(ids.length));
+      Tensor mask = backend.fromInts(keyMask, Shape.of(b, cache.capacity()));
+      DecoderLayer.StepContext s =
+          new DecoderLayer.StepContext(backend, b, tokens, pos, null, invFreq, adapter, -1, new DecoderLayer.CacheStep(cache, mask, cache.length()));
+      Tensor x = backend.embedding(embedTokens, backend.fromInts(ids, Shape.of(ids.length)));
+      for (DecoderLayer layer : layers) {
+        try (Scope layerScope = backend.scope()) {
+          x = layerScope.keep(layer.forward(x, s).output());
+        }
+      }
+      if (tokens > 1) {
+        // Only each row's last position is needed: gather those rows (the embedding op is a row gather).
+        int[] last = new int[b];
+        for (int r = 0; r < b; r++) {
+          last[r] = (r + 1) * tokens - 1;
+        }
+        x = backend.embedding(x, backend.fromInts(last, Shape.of(b)));
+      }
+      NormOutput norm = backend.rmsNorm(x, finalNorm, (float) config.rmsNormEps());
+      Tensor logits = scope.keep(backend.linear(norm.out(), lmHead, null));
+      cache.advance(tokens);
+      return logits;
+    }
+  }
+
+  /**
    * One training forward and backward on {@code batch}: adds {@code gradScale} times the gradient
    * of the summed token cross-entropy into the adapter's gradients, and returns that summed loss
    * as an F32 scalar tensor (not yet read back, so the step does not wait on the device). Pass
@@ -243,11 +315,14 @@ public final class LlamaModel implements AutoCloseable {
 
   /** Token ids outside the vocabulary are an error here, on the host, before any upload. */
   private void checkIds(TokenBatch batch) {
-    int[] ids = batch.inputIds();
+    checkIds(batch.inputIds(), batch.sequenceLength());
+  }
+
+  private void checkIds(int[] ids, int rowLength) {
     for (int i = 0; i < ids.length; i++) {
       if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
         throw new IllegalArgumentException(
-            "token id " + ids[i] + " at row " + i / batch.sequenceLength() + ", position " + i % batch.sequenceLength() + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+            "token id " + ids[i] + " at row " + i / rowLength + ", position " + i % rowLength + " is outside the vocabulary [0, " + config.vocabSize() + ")");
       }
     }
   }
@@ -257,7 +332,7 @@ public final class LlamaModel implements AutoCloseable {
     checkIds(batch);
     Tensor positions = backend.fromInts(batch.positions(), Shape.of(batch.tokenCount()));
     Tensor segments = backend.fromInts(batch.segments(), Shape.of(batch.batchSize(), batch.sequenceLength()));
-    return new DecoderLayer.StepContext(backend, batch.batchSize(), batch.sequenceLength(), positions, segments, invFreq, adapter, dropoutSeed);
+    return new DecoderLayer.StepContext(backend, batch.batchSize(), batch.sequenceLength(), positions, segments, invFreq, adapter, dropoutSeed, null);
   }
 
   private static Tensor track(List<Tensor> loaded, Tensor t) {

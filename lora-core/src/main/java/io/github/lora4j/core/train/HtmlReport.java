@@ -90,6 +90,12 @@ final class HtmlReport {
         List.of(series("learning_rate", "learning rate", LR, steps, StepMetrics::learningRate, false)), null);
     chart(h, "grad_norm", "Gradient norm (before clipping)", "",
         List.of(series("grad_norm", "grad norm", GRAD, steps, StepMetrics::gradNorm, false)), null);
+    if (steps.stream().anyMatch(m -> m.evalMetrics().containsKey(Evaluation.PRICE_MAE))) {
+      chart(h, "price_error", "Price error on validation answers (MAE, $)", "",
+          List.of(evalMetricSeries(steps, Evaluation.PRICE_MAE, "price MAE", EVAL)), null);
+      chart(h, "price_hits", "Price hit rate (within $40 or 20%)", "",
+          List.of(evalMetricSeries(steps, Evaluation.PRICE_HIT_RATE, "hit rate", TRAIN)), null);
+    }
     chart(h, "throughput", "Throughput (tokens/s)", "wide",
         List.of(series("tokens_per_second", "tokens/s", SPEED, steps, StepMetrics::tokensPerSecond, false)), null);
     h.append("</main>\n");
@@ -113,6 +119,9 @@ final class HtmlReport {
     item(h, "train loss", number(last.loss()));
     item(h, "best validation loss", best == null ? "–"
         : number(best.metric()) + " at step " + best.step() + " (" + best.checkpoint() + ")");
+    steps.stream().filter(m -> m.evalMetrics().containsKey(Evaluation.PRICE_MAE)).reduce((a, b) -> b).ifPresent(m -> item(h, "latest price metrics",
+        String.format(Locale.ROOT, "MAE $%.2f, RMSLE %.2f, hits %.1f%% (step %d)", m.evalMetrics().get(Evaluation.PRICE_MAE),
+            m.evalMetrics().get(Evaluation.PRICE_RMSLE), 100 * m.evalMetrics().get(Evaluation.PRICE_HIT_RATE), m.step())));
     item(h, "mean throughput", String.format(Locale.ROOT, "%,.0f tokens/s", speed));
     item(h, "peak device memory", String.format(Locale.ROOT, "%.2f GiB", peak / (double) (1L << 30)));
     h.append("</dl>\n</section>\n");
@@ -136,6 +145,17 @@ final class HtmlReport {
       points.add(new double[] {m.step(), value.applyAsDouble(m)});
     }
     return new Series(id, label, color, points, markers);
+  }
+
+  private static Series evalMetricSeries(List<StepMetrics> steps, String metric, String label, String color) {
+    var points = new ArrayList<double[]>();
+    for (StepMetrics m : steps) {
+      Double v = m.evalMetrics().get(metric);
+      if (v != null) {
+        points.add(new double[] {m.step(), v});
+      }
+    }
+    return new Series(metric, label, color, points, true);
   }
 
   private static Series evalSeries(List<StepMetrics> steps) {

@@ -1,6 +1,7 @@
 package io.github.lora4j.core.train;
 
 import io.github.lora4j.core.TrainerConfig;
+import io.github.lora4j.core.generate.PriceEvaluation;
 import io.github.lora4j.core.lora.LoraAdapter;
 import io.github.lora4j.core.lora.LoraConfig;
 import io.github.lora4j.core.lora.LoraLayout;
@@ -70,12 +71,20 @@ public final class TrainingLoop {
       LOG.info("training on {} in {}", backend.describe(), dtype);
       SftDataset train;
       Optional<SftDataset> eval;
+      Optional<PriceEvaluation> priceEval = Optional.empty();
       try (PretrainedTokenizer tokenizer = PretrainedTokenizer.load(c.baseModel())) {
         SftConfig sft = sftConfig(true);
         train = SftDataset.encode(DatasetReader.builder(c.trainData()).build().read(Split.ALL), tokenizer, sft);
-        eval = c.evalData().isPresent()
-            ? Optional.of(SftDataset.encode(DatasetReader.builder(c.evalData().get()).build().read(Split.ALL), tokenizer, sftConfig(false)))
-            : Optional.empty();
+        eval = Optional.empty();
+        if (c.evalData().isPresent()) {
+          DatasetReader.ReadResult read = DatasetReader.builder(c.evalData().get()).build().read(Split.ALL);
+          eval = Optional.of(SftDataset.encode(read, tokenizer, sftConfig(false)));
+          // Pricer data ("... Price is $" / "123.00") also gets the course's price metrics from generated answers.
+          if (c.priceEvalExamples() > 0) {
+            priceEval = PriceEvaluation.of(read.examples(), c.priceEvalExamples());
+            priceEval.ifPresent(p -> LOG.info("evaluation data is pricer data: price metrics from {} generated answers at each evaluation", p.size()));
+          }
+        }
       }
       if (train.rows() == 0) {
         throw new IllegalArgumentException("trainData " + c.trainData() + " has no usable examples: " + train.statistics().render());
@@ -93,13 +102,16 @@ public final class TrainingLoop {
         if (resume.isPresent()) {
           optimizer.loadState(resume.get().dir());
         }
-        return loop(backend, model, adapter, optimizer, train, eval, totalSteps, resume, schedule);
+        try (PretrainedTokenizer tokenizer = priceEval.isPresent() ? PretrainedTokenizer.load(c.baseModel()) : null) {
+          Evaluation evaluation = new Evaluation(backend, model, adapter, eval, priceEval, tokenizer, c.batchSize());
+          return loop(backend, model, adapter, optimizer, train, evaluation, totalSteps, resume, schedule);
+        }
       }
     }
   }
 
   private TrainingResult loop(
-      Backend backend, LlamaModel model, LoraAdapter adapter, Optimizer optimizer, SftDataset train, Optional<SftDataset> eval, long totalSteps,
+      Backend backend, LlamaModel model, LoraAdapter adapter, Optimizer optimizer, SftDataset train, Evaluation evaluation, long totalSteps,
       Optional<CheckpointStore.Checkpoint> resume, LearningRateSchedule schedule)
       throws IOException {
     // A resumed run continues in its checkpoint's run directory, at the step after it.
@@ -156,7 +168,7 @@ public final class TrainingLoop {
           // A stop requested by a callback makes this step the last: logged, evaluated and saved as such.
           last = step == totalSteps || callbacks.control.shouldStop();
           boolean logNow = step % c.logEvery() == 0 || last;
-          evalNow = eval.isPresent() && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || last);
+          evalNow = evaluation.enabled() && c.evalEvery() > 0 && (step % c.evalEvery() == 0 || last);
           if (logNow || evalNow) {
             // The one read-back of a logged step: the loss and the norm wait for the device here.
             loss = acc.meanLoss();
@@ -180,7 +192,7 @@ public final class TrainingLoop {
           lastLog = now;
           m = new StepMetrics(step, epoch, loss, result.learningRate(), result.gradNorm().value(), tokensPerSecond, backend.currentBytes());
           if (evalNow) {
-            m = m.withEval(Map.of(StepMetrics.EVAL_LOSS, evalLoss(backend, model, adapter, eval.get())));
+            m = m.withEval(evaluation.run());
           }
           history.add(m);
           state = state.withLog(m);
@@ -252,25 +264,6 @@ public final class TrainingLoop {
               + ", rsLoRA=" + wanted.useRslora());
     }
     return PeftAdapters.load(checkpoint.dir(), model.config(), wanted, backend);
-  }
-
-  /** Mean token cross-entropy over the validation set, without dropout or gradients. */
-  private static double evalLoss(Backend backend, LlamaModel model, LoraAdapter adapter, SftDataset eval) {
-    double sum = 0;
-    long count = 0;
-    for (TokenBatch b : eval.epoch(0)) {
-      int counted = b.countedTargets();
-      if (counted == 0) {
-        continue;
-      }
-      try (Tensor logits = model.logits(b, adapter);
-          Tensor targets = backend.fromInts(b.shiftedTargets(), Shape.of(b.tokenCount()));
-          Tensor s = backend.crossEntropySum(logits, targets, TokenBatch.IGNORE_INDEX)) {
-        sum += backend.toFloats(s)[0];
-        count += counted;
-      }
-    }
-    return count == 0 ? Double.NaN : sum / count;
   }
 
   private SftConfig sftConfig(boolean shuffle) {

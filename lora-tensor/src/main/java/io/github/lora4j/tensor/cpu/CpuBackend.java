@@ -422,6 +422,11 @@ final class CpuBackend implements Backend {
   }
 
   @Override
+  public Tensor cachedAttention(Tensor q, Tensor k, Tensor v, Tensor kCache, Tensor vCache, Tensor keyMask, int start, float scale) {
+    return CachedAttention.forward(this, q, k, v, kCache, vCache, keyMask, start, scale);
+  }
+
+  @Override
   public Tensor swiglu(Tensor gate, Tensor up) {
     return Swiglu.forward(this, gate, up);
   }

@@ -111,6 +111,19 @@ public abstract class BackendContract {
   }
 
   @Group
+  public class CachedAttention extends CachedAttentionContract {
+    @Override
+    protected Backend backend() {
+      return BackendContract.this.backend();
+    }
+
+    @Override
+    protected DType activationType() {
+      return BackendContract.this.activationType();
+    }
+  }
+
+  @Group
   public class Swiglu extends SwigluContract {
     @Override
     protected Backend backend() {
