@@ -59,6 +59,8 @@ import picocli.CommandLine.Spec;
       "  lora4j train --model DIR --data train.jsonl --lora-r 32 --lora-alpha 64 --target-modules q_proj,k_proj,v_proj,o_proj"
     })
 final class TrainCommand implements Callable<Integer> {
+  /** Where the preset writes its inputs and runs, unless --output-dir says otherwise. */
+  static final Path DEMO_OUTPUT_DIR = Path.of("runs", PricerDemo.NAME);
 
   @Spec CommandSpec spec;
 
@@ -67,15 +69,12 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--preset", paramLabel = "NAME", completionCandidates = Presets.class,
       description = "Start from an embedded run: ${COMPLETION-CANDIDATES}, a tiny Llama learning synthetic prices on the CPU in"
-          + " about a minute. It writes its model and data under the output dir (default runs/pricer-demo); the config file"
+          + " under a minute. It writes its model and data under the output dir (default runs/pricer-demo); the config file"
           + " and flags override its settings.")
   String preset;
 
   @Option(names = "--dry-run", description = "Check the settings and print them; train nothing, write nothing.")
   boolean dryRun;
-
-  /** Where the preset writes its inputs and runs, unless --output-dir says otherwise. */
-  static final Path DEMO_OUTPUT_DIR = Path.of("runs", PricerDemo.NAME);
 
   @Override
   public Integer call() throws IOException {
@@ -94,7 +93,7 @@ final class TrainCommand implements Callable<Integer> {
     Optional<Trainer> checked = settings.build(builder, toPrepare);
     if (dryRun) {
       if (!toPrepare.isEmpty()) {
-        out.printf(Locale.ROOT, "%s would write %s under %s%n", PricerDemo.NAME,
+        out.printf(Locale.ROOT, "the settings check out; %s would write %s under %s before training%n", PricerDemo.NAME,
             toPrepare.stream().map(TrainSetting::builderName).collect(Collectors.joining(", ")), demoDir);
       }
       checked.ifPresent(t -> printSettings(out, t.config()));

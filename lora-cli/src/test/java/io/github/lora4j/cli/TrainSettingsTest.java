@@ -294,6 +294,58 @@ class TrainSettingsTest {
     }
   }
 
+  /** The repository's root, from the module directory (Maven) or the root itself. */
+  private static Path root() {
+    return Files.isDirectory(Path.of("../docs")) ? Path.of("..") : Path.of(".");
+  }
+
+  @Test
+  void docsCliListsEveryFlagAndKey() throws IOException {
+    String docs = Files.readString(root().resolve("docs/cli.md"));
+    List<String> missing = new ArrayList<>();
+    for (TrainSetting s : TrainSetting.values()) {
+      if (!docs.contains("`" + s.builderName() + "`")) {
+        missing.add(s.builderName());
+      }
+      for (String flag : s.flags()) {
+        if (!docs.contains("`" + flag + " ") && !docs.contains("`" + flag + "`")) {
+          missing.add(flag);
+        }
+      }
+    }
+    for (String key : List.of("r", "lora_alpha", "per_device_train_batch_size", "num_train_epochs", "lr_scheduler_type", "optim", "max_length",
+        "max_seq_length", "logging_steps", "save_steps", "load_best_model_at_end", "resume_from_checkpoint", "model_name_or_path")) {
+      if (!docs.contains("`" + key + "`")) {
+        missing.add(key);
+      }
+    }
+    assertEquals(List.of(), missing, "docs/cli.md does not mention these");
+  }
+
+  @Test
+  void theExampleConfigIsTheCoursesSeedWorkload() throws IOException {
+    inputs();
+    TrainSettings example = TrainSettings.readFile(root().resolve("examples/pricer-8b.yaml"));
+    TrainSettings paths = TrainSettings.fromFlags(flags(TrainSetting.BASE_MODEL, model.toString(), TrainSetting.TRAIN_DATA, data.toString()));
+    TrainerConfig c = config(example.overriddenBy(paths));
+    assertEquals(32, c.loraR());
+    assertEquals(64.0, c.loraAlpha());
+    assertEquals(0.1, c.loraDropout());
+    assertEquals(Set.of(TargetModule.Q_PROJ, TargetModule.K_PROJ, TargetModule.V_PROJ, TargetModule.O_PROJ), c.targetModules());
+    assertEquals(1.0, c.epochs());
+    assertEquals(-1, c.maxSteps());
+    assertEquals(16, c.batchSize());
+    assertEquals(1, c.gradientAccumulationSteps());
+    assertEquals(1e-4, c.learningRate());
+    assertEquals("cosine", c.schedule());
+    assertEquals(0.03, c.warmupRatio());
+    assertEquals("paged_adamw_32bit", c.optimizer());
+    assertEquals(182, c.maxSequenceLength());
+    assertEquals(50, c.logEvery());
+    assertEquals(2000, c.saveEvery());
+    assertEquals(Device.cuda(0), c.device());
+  }
+
   @Property(tries = 200)
   void anySpellingOfABuilderNameFindsItsSetting(@ForAll TrainSetting s, @ForAll long casing) {
     // Every character upper or lower case by the bits of casing, and the kebab's dashes as '_' or '-'.

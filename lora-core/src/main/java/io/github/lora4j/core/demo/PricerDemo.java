@@ -160,8 +160,9 @@ public final class PricerDemo {
   /**
    * The preset's training settings, on the CPU, without paths: LoRA on every linear module of the
    * frozen random base at a learning rate a tiny model takes, validation every 100 steps and a
-   * checkpoint at the end. 500 steps of 16 listings take about 20 s on one core; the validation loss
-   * is within 0.01 of 1,000 steps' by then (measured: 0.845 after 500 steps, 0.845 after 1,000).
+   * checkpoint at the end. 500 steps of 16 listings take about 22 s on one core and bring the
+   * training loss from 8.9 (step 10) to 0.83, the validation loss to 0.83; 1,000 steps do no better
+   * (0.85 at a learning rate of 3e-3).
    */
   public Trainer.Builder trainer() {
     return Trainer.builder()
@@ -196,6 +197,15 @@ public final class PricerDemo {
 
   /** The demo's tokenizer: every piece of the prompts and completions of the vocabulary listings. */
   static WordTokenizer tokenizer() {
+    return Vocabulary.TOKENIZER;
+  }
+
+  /** Made once, when first used: it depends on nothing but SyntheticPricer. */
+  private static final class Vocabulary {
+    static final WordTokenizer TOKENIZER = read();
+  }
+
+  private static WordTokenizer read() {
     List<PricerItem> items = SyntheticPricer.builder().seed(VOCABULARY_SEED).build().generate(VOCABULARY_ITEMS);
     // Counting needs no vocabulary, and a budget no listing reaches keeps every text whole.
     WordTokenizer counting = WordTokenizer.of(List.of());

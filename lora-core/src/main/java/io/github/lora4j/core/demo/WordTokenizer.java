@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,9 +54,11 @@ final class WordTokenizer implements Tokenizer {
   private static final Pattern PIECES = Pattern.compile(PIECE);
 
   private final Map<String, Integer> vocab;
+  private final List<String> byId;
 
   private WordTokenizer(Map<String, Integer> vocab) {
-    this.vocab = vocab;
+    this.vocab = Collections.unmodifiableMap(vocab);
+    this.byId = List.copyOf(vocab.keySet());
   }
 
   /** The pieces of {@code text}, in order; they concatenate to {@code text}. */
@@ -228,7 +231,6 @@ final class WordTokenizer implements Tokenizer {
 
   @Override
   public String decode(int[] ids, boolean skipSpecialTokens) {
-    List<String> byId = new ArrayList<>(vocab.keySet());
     StringBuilder sb = new StringBuilder();
     for (int id : ids) {
       String piece = byId.get(id);
