@@ -14,7 +14,8 @@ import picocli.CommandLine.TypeConversionException;
     mixinStandardHelpOptions = true,
     version = "lora4j 0.1.0-SNAPSHOT",
     description = "Fine-tune large language models with LoRA from Java.",
-    subcommands = {CommandLine.HelpCommand.class, ScheduleCommand.class, InspectCommand.class, LossCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, ScheduleCommand.class, InspectCommand.class, LossCommand.class,
+        TrainCommand.class})
 public final class Lora4jCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
