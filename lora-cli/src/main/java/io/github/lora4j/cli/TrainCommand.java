@@ -4,10 +4,12 @@ import com.google.gson.JsonParser;
 import io.github.lora4j.core.Trainer;
 import io.github.lora4j.core.TrainerConfig;
 import io.github.lora4j.core.demo.PricerDemo;
+import io.github.lora4j.core.generate.PriceEvaluation;
 import io.github.lora4j.core.lora.TargetModule;
 import io.github.lora4j.core.model.ModelConfig;
 import io.github.lora4j.core.train.TrainingResult;
 import io.github.lora4j.data.PretrainedTokenizer;
+import io.github.lora4j.data.PricedExample;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -108,11 +110,24 @@ final class TrainCommand implements Callable<Integer> {
     Trainer trainer = toPrepare.isEmpty() ? checked.orElseThrow() : settings.build(builder, List.of()).orElseThrow();
     printSettings(out, trainer.config());
     out.flush();
-    // Issue 8: the preset prints price metrics before and after training (greedy generation on
-    // demoData's evalExamples, scored with PriceMetrics; after fit() with result.adapterDir()). They
-    // go here and after fit() once lora-core can generate text.
+    // The preset shows what training bought: the course's price metrics on the validation listings,
+    // answered greedily by the base model alone and then with the trained adapter.
+    Optional<PriceEvaluation> prices = demoData.flatMap(d -> PriceEvaluation.of(d.evalExamples().stream().map(PricedExample::example).toList(), DEMO_PRICE_EXAMPLES));
+    Optional<PriceEvaluation.Result> before = Optional.empty();
+    if (prices.isPresent()) {
+      before = Optional.of(prices.get().run(trainer.config().baseModel(), null, trainer.config().device(), trainer.config().computeType(), trainer.config().batchSize()));
+      out.printf(Locale.ROOT, "price metrics before training (%d validation listings, base model): %s%n", prices.get().size(), before.get().render());
+      out.flush();
+    }
     TrainingResult result = trainer.fit();
     printSummary(out, result);
+    if (prices.isPresent()) {
+      PriceEvaluation.Result after =
+          prices.get().run(trainer.config().baseModel(), result.adapterDir(), trainer.config().device(), trainer.config().computeType(), trainer.config().batchSize());
+      out.printf(Locale.ROOT, "price before: %s%n", before.orElseThrow().render());
+      out.printf(Locale.ROOT, "price after:  %s%n", after.render());
+      Files.writeString(result.runDir().resolve("price-predictions.csv"), after.metrics().scatterCsv());
+    }
     out.flush();
     return 0;
   }
@@ -163,6 +178,9 @@ final class TrainCommand implements Callable<Integer> {
     }
     return Optional.of(PricerDemo.builder().build());
   }
+
+  /** Validation listings the preset answers before and after training. */
+  static final int DEMO_PRICE_EXAMPLES = 200;
 
   /** DJL's system property for PyTorch's intra-op threads, read when the engine starts. */
   static final String TORCH_THREADS = "ai.djl.pytorch.num_threads";

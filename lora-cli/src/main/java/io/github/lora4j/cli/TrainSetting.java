@@ -86,7 +86,19 @@ enum TrainSetting {
   LOAD_BEST_AT_END("loadBestAtEnd", Type.BOOLEAN, "BOOL", "load_best_model_at_end: finish with the checkpoint of lowest validation loss.",
       List.of(), List.of("load_best_model_at_end"), (b, v) -> b.loadBestAtEnd((Boolean) v)),
   RESUME_FROM("resumeFrom", Type.RESUME, "CHECKPOINT", "resume_from_checkpoint: a checkpoint directory, or latest (in a config file, true means latest).",
-      List.of("--resume"), List.of("resume_from_checkpoint"), (b, v) -> b.resumeFrom((String) v));
+      List.of("--resume"), List.of("resume_from_checkpoint"), (b, v) -> b.resumeFrom((String) v)),
+  PRICE_EVAL_EXAMPLES("priceEvalExamples", Type.INT, "N", "For pricer validation data: answers scored with the course's price metrics at each evaluation (default 100; 0 = off).",
+      List.of(), List.of(), (b, v) -> b.priceEvalExamples((Integer) v)),
+  PUSH_TO_HUB("pushToHub", Type.STRING, "REPO", "push_to_hub with hub_model_id: push the adapter to this Hugging Face Hub model repo (token from HF_TOKEN).",
+      List.of(), List.of("hub_model_id"), (b, v) -> b.pushToHub((String) v)),
+  HUB_PRIVATE("hubPrivate", Type.BOOLEAN, "BOOL", "hub_private_repo: create the repo private (default true).",
+      List.of(), List.of("hub_private_repo"), (b, v) -> b.hubPrivate((Boolean) v)),
+  HUB_STRATEGY("hubStrategy", Type.STRING, "STRATEGY", "hub_strategy: every_save (default), checkpoint or end.",
+      List.of(), List.of(), (b, v) -> b.hubStrategy((String) v)),
+  HUB_TOKEN("hubToken", Type.STRING, "TOKEN", "hub_token (default: the HF_TOKEN environment variable, which keeps it out of the process list).",
+      List.of(), List.of(), (b, v) -> b.hubToken((String) v)),
+  HUB_ENDPOINT("hubEndpoint", Type.STRING, "URL", "The Hub's address (default HF_ENDPOINT, else https://huggingface.co).",
+      List.of(), List.of(), (b, v) -> b.hubEndpoint(java.net.URI.create((String) v)));
 
   /** How a setting's value is written; a config file may also give numbers and booleans unquoted. */
   enum Type {

@@ -34,8 +34,8 @@ class TrainCommandTest {
   @Test
   void thePresetPreparesTrainsAndWritesTheAdapterAndReport() throws IOException {
     Path out = dir.resolve("demo");
-    Result r = run("train", "--preset", "pricer-demo", "--output-dir", out.toString(), "--max-steps", "40", "--log-every", "5",
-        "--eval-every", "20", "--save-every", "40", "--run-name", "e2e");
+    Result r = run("train", "--preset", "pricer-demo", "--output-dir", out.toString(), "--max-steps", "200", "--log-every", "25",
+        "--eval-every", "100", "--save-every", "200", "--run-name", "e2e");
     assertEquals(0, r.code, r.out + r.err);
     Path run = out.resolve("e2e");
     assertTrue(Files.isRegularFile(out.resolve("model/model.safetensors")) && Files.isRegularFile(out.resolve("data/eval.jsonl")), r.out);
@@ -43,13 +43,33 @@ class TrainCommandTest {
     assertTrue(Files.isRegularFile(run.resolve("adapter").resolve(LoraConfig.ADAPTER_CONFIG_FILE)), r.out);
     assertTrue(Files.size(run.resolve("report.html")) > 1000, "report.html is written");
     List<String> metrics = Files.readAllLines(run.resolve("metrics.jsonl"));
-    assertEquals(8, metrics.size(), "a line every 5 of 40 steps");
+    assertEquals(8, metrics.size(), "a line every 25 of 200 steps");
     double first = loss(metrics.getFirst());
     double last = loss(metrics.getLast());
     assertTrue(last < 0.5 * first, "the training loss should fall by more than half: " + first + " -> " + last);
     assertTrue(r.out.contains("adapter:     " + run.resolve("adapter")), r.out);
-    assertTrue(r.out.lines().anyMatch(l -> l.startsWith("train loss:  ") && l.contains(" (step 5) -> ") && l.endsWith("(step 40)")), r.out);
+    assertTrue(r.out.lines().anyMatch(l -> l.startsWith("train loss:  ") && l.contains(" (step 25) -> ") && l.endsWith("(step 200)")), r.out);
     assertTrue(r.out.contains("on q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"), "the preset adapts every linear module: " + r.out);
+    // The price metrics on the 200 validation listings, from greedy answers, must improve with training.
+    double[] before = prices(r.out, "price before: ");
+    double[] after = prices(r.out, "price after:  ");
+    assertTrue(after[0] < before[0] && after[1] < before[1] && after[2] > before[2],
+        "MAE, RMSLE and hit rate should all improve: before " + java.util.Arrays.toString(before) + ", after " + java.util.Arrays.toString(after));
+    assertTrue(metrics.getLast().contains("\"eval_price_mae\""), "evaluation logs the price metrics: " + metrics.getLast());
+    assertTrue(Files.readString(run.resolve("report.html")).contains("chart-price_error"), "the report charts the price error");
+    assertEquals(201, Files.readAllLines(run.resolve("price-predictions.csv")).size(), "a header and 200 guesses");
+  }
+
+  private static final java.util.regex.Pattern PRICES = java.util.regex.Pattern.compile("MAE \\$([0-9.]+), RMSLE ([0-9.]+), hits ([0-9.]+)%");
+
+  /** {MAE, RMSLE, hit rate %} from the line starting with {@code prefix}. */
+  private static double[] prices(String out, String prefix) {
+    String line = out.lines().filter(l -> l.startsWith(prefix)).findFirst().orElseThrow(() -> new AssertionError("no '" + prefix + "' line in:\n" + out));
+    java.util.regex.Matcher m = PRICES.matcher(line);
+    if (!m.find()) {
+      throw new AssertionError("unreadable price metrics: " + line);
+    }
+    return new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))};
   }
 
   @Test

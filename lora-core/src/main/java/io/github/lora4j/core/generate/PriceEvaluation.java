@@ -1,6 +1,16 @@
 package io.github.lora4j.core.generate;
 
+import io.github.lora4j.core.lora.LoraAdapter;
+import io.github.lora4j.core.lora.PeftAdapters;
+import io.github.lora4j.core.model.LlamaModel;
 import io.github.lora4j.data.Example;
+import io.github.lora4j.data.PretrainedTokenizer;
+import io.github.lora4j.tensor.Backend;
+import io.github.lora4j.tensor.Backends;
+import io.github.lora4j.tensor.DType;
+import io.github.lora4j.tensor.Device;
+import java.io.IOException;
+import java.nio.file.Path;
 import io.github.lora4j.data.PriceMetrics;
 import io.github.lora4j.data.PricerData;
 import io.github.lora4j.data.Tokenizer;
@@ -78,6 +88,21 @@ public final class PriceEvaluation {
 
   public int size() {
     return prompts.size();
+  }
+
+  /**
+   * Loads the model in {@code modelDir} (weights in {@code dtype}; empty: bf16 on a GPU, fp32 on the
+   * CPU, as the Trainer) and its tokenizer on {@code device}, with the PEFT adapter in {@code
+   * adapterDir} when that is not null, and runs {@link #run(Generator, Tokenizer, int)}: the before
+   * (no adapter) and after of a fine-tune.
+   */
+  public Result run(Path modelDir, Path adapterDir, Device device, java.util.Optional<DType> dtype, int batchSize) throws IOException {
+    try (Backend backend = Backends.open(device);
+        LlamaModel model = LlamaModel.load(modelDir, backend, dtype.orElse(backend.device().kind() == Device.Kind.CUDA ? DType.BF16 : DType.F32));
+        LoraAdapter adapter = adapterDir == null ? null : PeftAdapters.load(adapterDir, model.config(), backend);
+        PretrainedTokenizer tokenizer = PretrainedTokenizer.load(modelDir)) {
+      return run(new Generator(model, adapter), tokenizer, batchSize);
+    }
   }
 
   /** Generates an answer for every prompt (greedy, batches of {@code batchSize}) and scores it. */
