@@ -14,20 +14,25 @@ echo "stage: building jars and test jars" >&2
 # Runtime and test dependencies of the modules, copied in the same reactor build (so sibling
 # snapshots resolve from it), without DJL's CPU natives: the GPU machine never runs the DJL backend,
 # and that jar alone is larger than the whole stage.
-./mvnw -B -q -pl lora-core -am -DskipTests package dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$root/$out/lib" \
+./mvnw -B -q -pl lora-cli -am -DskipTests package dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$root/$out/lib" \
   -DexcludeArtifactIds=pytorch-native-cpu -DexcludeGroupIds=io.github.lora4j >/dev/null
 # DJL's tokenizers jar carries its native library for five platforms; the GPU machine is linux-x86_64.
 tok=$(ls "$out"/lib/tokenizers-*.jar)
 mkdir -p "$out/tok" && (cd "$out/tok" && "$JAVA_HOME/bin/jar" xf "$root/$tok" && find native/lib -mindepth 1 -maxdepth 1 -type d ! -name linux-x86_64 -exec rm -rf {} + \
   && rm -f "$root/$tok" && "$JAVA_HOME/bin/jar" cf "$root/$tok" .) && rm -rf "$out/tok"
 ./mvnw -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.13.4 -DoutputDirectory="$root/$out" >/dev/null
-for m in lora-sched lora-tensor lora-cuda lora-optim lora-data lora-core; do
+for m in lora-sched lora-tensor lora-cuda lora-optim lora-data lora-core lora-cli; do
   cp "$m/target/$m-0.1.0-SNAPSHOT.jar" "$out/lib/"
   if [ -d "$m/target/test-classes" ]; then
     (cd "$m/target/test-classes" && "$JAVA_HOME/bin/jar" cf "$root/$out/test/$m-tests.jar" .)
   fi
 done
 rm -f "$out"/lib/lora-tensor-0.1.0-SNAPSHOT-tests.jar
+
+# The real Llama 3.1 tokenizer (tools/fetch-test-assets.sh), xz-packed, for GPU demos with the real vocabulary.
+if [ -f .cache/test-assets/llama3_1/tokenizer.json ]; then
+  tar -C .cache/test-assets -cJf "$out/llama3_1-tokenizer.tar.xz" llama3_1
+fi
 
 echo "stage: jlinking a Java runtime" >&2
 "$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.management,java.naming,java.xml,java.sql,jdk.unsupported,jdk.management,jdk.zipfs \

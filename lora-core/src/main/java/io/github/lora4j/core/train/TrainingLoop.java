@@ -7,6 +7,7 @@ import io.github.lora4j.core.lora.LoraConfig;
 import io.github.lora4j.core.lora.LoraLayout;
 import io.github.lora4j.core.lora.LoraModule;
 import io.github.lora4j.core.lora.PeftAdapters;
+import io.github.lora4j.core.lora.TargetModule;
 import io.github.lora4j.core.model.LlamaModel;
 import io.github.lora4j.data.DatasetReader;
 import io.github.lora4j.data.PretrainedTokenizer;
@@ -190,7 +191,7 @@ public final class TrainingLoop {
           double tokensPerSecond = tokensSinceLog / ((now - lastLog) / 1e9);
           tokensSinceLog = 0;
           lastLog = now;
-          m = new StepMetrics(step, epoch, loss, result.learningRate(), result.gradNorm().value(), tokensPerSecond, backend.currentBytes());
+          m = new StepMetrics(step, epoch, loss, result.learningRate(), result.gradNorm().value(), tokensPerSecond, backend.peakBytes());
           if (evalNow) {
             m = m.withEval(evaluation.run());
           }
@@ -317,7 +318,15 @@ public final class TrainingLoop {
     Map<String, Object> s = new LinkedHashMap<>();
     for (var component : TrainerConfig.class.getRecordComponents()) {
       try {
-        s.put(component.getName(), component.getAccessor().invoke(c));
+        Object v = component.getAccessor().invoke(c);
+        // As a person reads them: an absent setting as "default", target modules by their PEFT names.
+        if (v instanceof Optional<?> o) {
+          v = o.isPresent() ? o.get() : "default";
+        }
+        if (component.getName().equals("targetModules")) {
+          v = c.targetModules().stream().map(TargetModule::peftName).sorted().toList();
+        }
+        s.put(component.getName(), v);
       } catch (ReflectiveOperationException e) {
         s.put(component.getName(), "?");
       }
