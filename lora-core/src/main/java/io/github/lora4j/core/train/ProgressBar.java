@@ -116,11 +116,16 @@ final class ProgressBar implements MetricsSink {
     }
   }
 
-  /** What follows the bar: epoch, loss, lr, tokens/s, and the validation loss when there is one. */
+  /** What follows the bar: epoch, loss, lr, tokens/s, and the validation loss (and price metrics) when there is one. */
   static String message(StepMetrics m) {
     var s = new StringBuilder(String.format(Locale.ROOT, "epoch %.2f loss %.4f lr %.2e %,.0f tokens/s",
         m.epoch(), m.loss(), m.learningRate(), m.tokensPerSecond()));
     m.evalLoss().ifPresent(v -> s.append(String.format(Locale.ROOT, " eval_loss %.4f", v)));
+    Double mae = m.evalMetrics().get(Evaluation.PRICE_MAE);
+    Double hits = m.evalMetrics().get(Evaluation.PRICE_HIT_RATE);
+    if (mae != null && hits != null) {
+      s.append(String.format(Locale.ROOT, " price MAE $%.2f hits %.0f%%", mae, 100 * hits));
+    }
     return s.toString();
   }
 

@@ -79,6 +79,17 @@ class ProgressBarTest {
   }
 
   @Test
+  void pricerEvaluationsShowThePriceErrorAndHitRate() {
+    var eval = new java.util.LinkedHashMap<String, Double>();
+    eval.put("eval_loss", 0.83);
+    eval.put(Evaluation.PRICE_MAE, 101.6);
+    eval.put(Evaluation.PRICE_RMSLE, 0.84);
+    eval.put(Evaluation.PRICE_HIT_RATE, 0.54);
+    assertEquals("epoch 2.66 loss 0.8278 lr 5.47e-08 21,455 tokens/s eval_loss 0.8300 price MAE $101.60 hits 54%",
+        ProgressBar.message(new StepMetrics(500, 2.66, 0.8278, 5.47e-8, 0.6, 21455, 0).withEval(eval)));
+  }
+
+  @Test
   void durationsReadAsAPersonWritesThem() {
     assertEquals("0s", ProgressBar.duration(Duration.ZERO));
     assertEquals("59s", ProgressBar.duration(Duration.ofSeconds(59)));
