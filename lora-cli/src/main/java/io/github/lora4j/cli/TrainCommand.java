@@ -72,7 +72,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--preset", paramLabel = "NAME", completionCandidates = Presets.class,
       description = "Start from an embedded run: ${COMPLETION-CANDIDATES}, a tiny Llama learning synthetic prices on the CPU in"
           + " under a minute. It writes its model and data under the output dir (default runs/pricer-demo); the config file"
-          + " and flags override its settings.")
+          + " and flags override its settings. With --model, the course's settings for a real model (r=32 on q/k/v/o, lr 1e-4,"
+          + " paged AdamW, max length 182) instead of the tiny model's.")
   String preset;
 
   @Option(names = "--dry-run", description = "Check the settings and print them; train nothing, write nothing.")
@@ -82,12 +83,18 @@ final class TrainCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     TrainSettings settings = settings();
-    Optional<PricerDemo> demo = demo();
+    Optional<PricerDemo> demo = demo(settings.has(TrainSetting.BASE_MODEL));
     Trainer.Builder builder = Trainer.builder();
     Path demoDir = settings.get(TrainSetting.OUTPUT_DIR).map(Path.class::cast).orElse(DEMO_OUTPUT_DIR);
     List<TrainSetting> toPrepare = List.of();
     if (demo.isPresent()) {
-      builder = demo.get().trainer().outputDir(demoDir);
+      // The tiny model's settings (a high learning rate, every module) would harm a real model: one
+      // given with --model gets the course's seed workload instead.
+      builder = (settings.has(TrainSetting.BASE_MODEL) ? PricerDemo.courseTrainer() : demo.get().trainer()).outputDir(demoDir);
+      if (settings.has(TrainSetting.BASE_MODEL) && !settings.has(TrainSetting.TRAIN_DATA)) {
+        // The preset writes validation listings too: evaluate on them (loss and price metrics).
+        builder.evalEvery(COURSE_EVAL_EVERY);
+      }
       toPrepare = presetInputs(builder, settings, demoDir);
     }
     // Every problem with the settings shows here, before anything is written; only the preset's
@@ -169,15 +176,24 @@ final class TrainCommand implements Callable<Integer> {
     return file.overriddenBy(TrainSettings.fromFlags(flags));
   }
 
-  private Optional<PricerDemo> demo() {
+  /** The preset, if one is named; a user's model gets the course's content budget of 179 tokens. */
+  private Optional<PricerDemo> demo(boolean ownModel) {
     if (preset == null) {
       return Optional.empty();
     }
     if (!preset.equals(PricerDemo.NAME)) {
       throw new IllegalArgumentException("--preset " + preset + ": no such preset; presets: " + PricerDemo.NAME);
     }
-    return Optional.of(PricerDemo.builder().build());
+    PricerDemo.Builder b = PricerDemo.builder();
+    if (ownModel) {
+      b.maxContentTokens(PricerDemo.COURSE_CONTENT_TOKENS);
+    }
+    return Optional.of(b.build());
   }
+
+
+  /** How often the preset evaluates a real model on its synthetic validation listings. */
+  static final int COURSE_EVAL_EVERY = 50;
 
   /** Validation listings the preset answers before and after training. */
   static final int DEMO_PRICE_EXAMPLES = 200;

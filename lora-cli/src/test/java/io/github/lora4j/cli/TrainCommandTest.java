@@ -73,6 +73,17 @@ class TrainCommandTest {
   }
 
   @Test
+  void withItsOwnModelThePresetRunsTheCourseSettings() throws IOException {
+    Path model = io.github.lora4j.core.demo.PricerDemo.builder().build().writeModel(dir.resolve("own-model"));
+    Path data = Files.writeString(dir.resolve("train.jsonl"), "{\"prompt\": \"p\", \"completion\": \"c\"}\n");
+    Result r = run("train", "--preset", "pricer-demo", "--model", model.toString(), "--data", data.toString(), "--output-dir", dir.resolve("out").toString(),
+        "--dry-run");
+    assertEquals(0, r.code, r.out + r.err);
+    assertTrue(r.out.contains("LoRA r=32 alpha=64 dropout 0.1 on q_proj,k_proj,v_proj,o_proj; 1 epochs, batch 16 x 1, lr 1.0e-4 cosine, warmup ratio 0.03,"
+        + " paged_adamw_32bit, max length 182"), r.out);
+  }
+
+  @Test
   void aDryRunPrintsTheSettingsAndWritesNothing() throws IOException {
     Path model = Files.createDirectories(dir.resolve("model"));
     Files.writeString(model.resolve("config.json"), "{}");

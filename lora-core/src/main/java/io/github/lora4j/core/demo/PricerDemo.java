@@ -61,6 +61,9 @@ public final class PricerDemo {
 
   private static final int VOCABULARY_ITEMS = 2_000;
 
+  /** The course's budget of prompt and completion tokens, for a real model's tokenizer. */
+  public static final int COURSE_CONTENT_TOKENS = 179;
+
   private final long seed;
   private final int trainExamples;
   private final int evalExamples;
@@ -173,6 +176,24 @@ public final class PricerDemo {
         .maxSequenceLength(maxSequenceLength())
         .logEvery(10).evalEvery(100).saveEvery(500).saveTotalLimit(1)
         .project(NAME).seed(seed);
+  }
+
+  /**
+   * The course's seed workload, for the pricer data on a real model (its Llama 3.1 8B, or any base
+   * given with {@code --model}): LoRA r=32, alpha 64, dropout 0.1 on q/k/v/o, one epoch of batches
+   * of 16, learning rate 1e-4 with a cosine schedule and 3% warmup, paged AdamW 32-bit, sequences of
+   * at most 182 tokens, metrics every 50 steps and a checkpoint every 2,000, runs named {@code
+   * pricer-<time>}. The device is left to choose (the GPU when one works). No evaluation during
+   * training, as the course; give {@code evalEvery} with validation data for it.
+   */
+  public static Trainer.Builder courseTrainer() {
+    return Trainer.builder()
+        .loraR(32).loraAlpha(64).loraDropout(0.1).targetModules("q_proj", "k_proj", "v_proj", "o_proj")
+        .epochs(1).batchSize(16).gradientAccumulationSteps(1)
+        .learningRate(1e-4).schedule("cosine").warmupRatio(0.03).optimizer("paged_adamw_32bit")
+        .maxSequenceLength(COURSE_CONTENT_TOKENS + 3)
+        .logEvery(50).saveEvery(2000)
+        .project("pricer");
   }
 
   /** {@link #trainer()} with the prepared model and data. */
