@@ -68,6 +68,17 @@ public record TokenBatch(int batchSize, int sequenceLength, int[] inputIds, int[
     return batchSize * sequenceLength;
   }
 
+  /** The tokens that are not padding (segment != 0), which throughput counts. */
+  public int realTokenCount() {
+    int n = 0;
+    for (int s : segments) {
+      if (s != 0) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /**
    * The training targets after Hugging Face's shift: {@code targets[b, t] = labels[b, t + 1]}, and
    * {@value #IGNORE_INDEX} at the last position of each row.

@@ -29,4 +29,13 @@ class TokenBatchTest {
     var e = assertThrows(IllegalArgumentException.class, () -> TokenBatch.packed(1, 3, new int[3], new int[3], new int[2]));
     assertEquals("segments has 2 values, expected batchSize * sequenceLength = 3", e.getMessage());
   }
+
+  @Test
+  void realTokensLeaveOutPadding() {
+    TokenBatch padded = TokenBatch.padded(2, 4, new int[8], new int[8], new int[] {1, 1, 1, 0, 0, 1, 1, 1});
+    assertEquals(8, padded.tokenCount());
+    assertEquals(6, padded.realTokenCount());
+    assertEquals(8, TokenBatch.padded(2, 4, new int[8], new int[8], null).realTokenCount(), "no mask: every token is real");
+    assertEquals(5, TokenBatch.packed(1, 6, new int[6], new int[6], new int[] {1, 1, 2, 2, 2, 0}).realTokenCount());
+  }
 }

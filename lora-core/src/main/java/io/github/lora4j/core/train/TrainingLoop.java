@@ -134,8 +134,13 @@ public final class TrainingLoop {
     backend.resetPeakBytes();
     long start = System.nanoTime();
     long tokens = state.numInputTokensSeen();
+    // Throughput counts tokens that are not padding, in this run only.
+    long realTokens = 0;
     long tokensSinceLog = 0;
     long lastLog = start;
+    // Time spent evaluating and saving is not training: throughput leaves it out.
+    long pausedSinceLog = 0;
+    long paused = 0;
     double lastLoss = Double.NaN;
     Optional<Path> lastCheckpoint = Optional.empty();
     // The data order is a function of (seed, epoch), so the position is just the batches consumed.
@@ -152,7 +157,8 @@ public final class TrainingLoop {
           micro.add(b);
           lossTokens[i] = b.countedTargets();
           tokens += b.tokenCount();
-          tokensSinceLog += b.tokenCount();
+          tokensSinceLog += b.realTokenCount();
+          realTokens += b.realTokenCount();
         }
         StepResult result;
         double loss = Double.NaN;
@@ -188,12 +194,17 @@ public final class TrainingLoop {
                 loss, step, lastCheckpoint.map(Path::toString).orElse("none (no checkpoint saved yet)")));
           }
           long now = System.nanoTime();
-          double tokensPerSecond = tokensSinceLog / ((now - lastLog) / 1e9);
+          double tokensPerSecond = tokensSinceLog / (Math.max(1, now - lastLog - pausedSinceLog) / 1e9);
           tokensSinceLog = 0;
           lastLog = now;
+          pausedSinceLog = 0;
           m = new StepMetrics(step, epoch, loss, result.learningRate(), result.gradNorm().value(), tokensPerSecond, backend.peakBytes());
           if (evalNow) {
+            long t = System.nanoTime();
             m = m.withEval(evaluation.run());
+            long d = System.nanoTime() - t;
+            pausedSinceLog += d;
+            paused += d;
           }
           history.add(m);
           state = state.withLog(m);
@@ -206,6 +217,7 @@ public final class TrainingLoop {
           }
         }
         if (step % c.saveEvery() == 0 || last || callbacks.control.shouldStop()) {
+          long saveStart = System.nanoTime();
           String name = CheckpointStore.PREFIX + step;
           if (m != null && m.evalLoss().isPresent() && state.improvesOnBest(m.evalLoss().getAsDouble())) {
             state = state.withBest(m.evalLoss().getAsDouble(), step, runDir.resolve(name).toString());
@@ -220,6 +232,9 @@ public final class TrainingLoop {
             hub.checkpointSaved(step, saved.dir(), ModelCard.render(c.hub().get().repoId(), c, runName, step, totalSteps, lastLoss, state));
           }
           callbacks.onSave(step, saved.dir());
+          long d = System.nanoTime() - saveStart;
+          pausedSinceLog += d;
+          paused += d;
         }
       }
     }
@@ -244,7 +259,8 @@ public final class TrainingLoop {
       uploads = Optional.of(hub.finish(c.hub().get().waitAtEnd()));
     }
     TrainingResult trained = new TrainingResult(
-        runDir, adapterDir, optimizer.stepCount(), optimizer.skippedSteps(), lastLoss, Optional.ofNullable(state.bestMetric()), best, seconds, tokens / seconds,
+        runDir, adapterDir, optimizer.stepCount(), optimizer.skippedSteps(), lastLoss, Optional.ofNullable(state.bestMetric()), best, seconds,
+        realTokens / Math.max(1e-9, seconds - paused / 1e9),
         backend.peakBytes(), uploads, stopReason);
     callbacks.onTrainEnd(trained);
     return trained;

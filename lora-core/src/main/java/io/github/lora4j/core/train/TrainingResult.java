@@ -14,7 +14,8 @@ import java.util.Optional;
  * @param bestEvalLoss the lowest validation loss seen, if evaluated
  * @param bestCheckpoint the checkpoint with that loss, if one was saved at an evaluated step
  * @param seconds wall time of the loop
- * @param tokensPerSecond input tokens per second over the run
+ * @param tokensPerSecond training tokens (not padding) per second in this run: evaluations and
+ *     checkpoint saves left out, and a resumed run counts only its own steps
  * @param peakDeviceBytes the backend's peak memory
  * @param hub what the pushes to the Hugging Face Hub did, when {@code pushToHub} is set
  * @param stopReason why a callback stopped training before its last step, if one did
