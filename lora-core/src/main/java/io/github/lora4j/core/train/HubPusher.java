@@ -188,6 +188,8 @@ final class HubPusher {
         try {
           Files.createLink(target, f.source());
         } catch (FileSystemException | UnsupportedOperationException e) {
+          // No hard links here (another file system, or none at all: createLink's documented
+          // UnsupportedOperationException); a copy stages the same bytes.
           if (!Files.exists(f.source())) {
             throw e;
           }
