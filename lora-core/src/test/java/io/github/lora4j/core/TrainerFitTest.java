@@ -84,6 +84,16 @@ class TrainerFitTest {
       assertTrue(checkpoints >= 1 && checkpoints <= 2, "saveTotalLimit 1 keeps the newest plus the best: " + names);
     }
     assertTrue(Files.exists(result.bestCheckpoint().get().resolve("trainer_state.json")));
+    if (Files.getFileStore(result.runDir()).supportsFileAttributeView("posix")) {
+      // Written beside and renamed, yet as readable as any file created there (not a temp file's 0600).
+      var usual = Files.getPosixFilePermissions(Files.createFile(result.runDir().resolve("probe")));
+      var usualDir = Files.getPosixFilePermissions(Files.createDirectory(result.runDir().resolve("probe-dir")));
+      for (Path p : List.of(result.runDir().resolve("report.html"), result.runDir().resolve("metrics.jsonl"), result.adapterDir().resolve("adapter_model.safetensors"),
+          result.adapterDir().resolve("adapter_config.json"), result.bestCheckpoint().get().resolve("trainer_state.json"))) {
+        assertEquals(usual, Files.getPosixFilePermissions(p), p.toString());
+      }
+      assertEquals(usualDir, Files.getPosixFilePermissions(result.bestCheckpoint().get()), "checkpoint folder");
+    }
     try (Backend cpu = Backends.open(Device.cpu());
         LoraAdapter adapter = PeftAdapters.load(result.adapterDir(), ModelConfig.load(model), cpu)) {
       // r * (in + out) for q 32+32, k 32+16, v 32+16, o 32+32, gate 32+64, up 32+64, down 64+32, in 2 layers.

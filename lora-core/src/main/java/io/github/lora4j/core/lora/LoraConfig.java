@@ -1,5 +1,6 @@
 package io.github.lora4j.core.lora;
 
+import io.github.lora4j.tensor.TempSiblings;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -229,7 +230,7 @@ public record LoraConfig(
   public void writePeftConfig(Path dir, String baseModelNameOrPath) throws IOException {
     Files.createDirectories(dir);
     Path file = dir.resolve(ADAPTER_CONFIG_FILE);
-    Path tmp = Files.createTempFile(dir, "." + ADAPTER_CONFIG_FILE + ".", ".tmp");
+    Path tmp = TempSiblings.file(dir, "." + ADAPTER_CONFIG_FILE + ".", ".tmp");
     try {
       Files.writeString(tmp, toPeftJson(baseModelNameOrPath), StandardCharsets.UTF_8);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

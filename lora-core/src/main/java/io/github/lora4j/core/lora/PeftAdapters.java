@@ -1,5 +1,6 @@
 package io.github.lora4j.core.lora;
 
+import io.github.lora4j.tensor.TempSiblings;
 import io.github.lora4j.core.model.ModelConfig;
 import io.github.lora4j.tensor.DType;
 import io.github.lora4j.tensor.safetensors.SafetensorsException;
@@ -79,7 +80,7 @@ public final class PeftAdapters {
       writer.putFloats(LoraLayout.loraBKey(m.layer(), m.target()), backend.toFloats(m.b()), DType.F32, dims(m.b()));
     }
     writer.write(dir.resolve(LoraConfig.ADAPTER_WEIGHTS_FILE));
-    Path configTmp = Files.createTempDirectory(dir, ".adapter_config");
+    Path configTmp = TempSiblings.directory(dir, ".adapter_config");
     try {
       adapter.config().writePeftConfig(configTmp, baseModelNameOrPath);
       Files.move(

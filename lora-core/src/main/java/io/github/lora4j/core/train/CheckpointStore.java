@@ -1,5 +1,6 @@
 package io.github.lora4j.core.train;
 
+import io.github.lora4j.tensor.TempSiblings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -98,7 +99,7 @@ final class CheckpointStore {
    */
   Checkpoint save(TrainerState state, Writer writer) throws IOException {
     long step = state.globalStep();
-    Path tmp = Files.createTempDirectory(runDir, TMP_PREFIX + step + "-");
+    Path tmp = TempSiblings.directory(runDir, TMP_PREFIX + step + "-");
     Path target = dir(step);
     Path replaced = null;
     try {
@@ -276,7 +277,7 @@ final class CheckpointStore {
 
   /** Renames a checkpoint out of the way first, so that a crash while deleting leaves no half checkpoint. */
   private Path moveAside(Path checkpoint) throws IOException {
-    Path aside = Files.createTempDirectory(runDir, DELETING_PREFIX + checkpoint.getFileName() + "-");
+    Path aside = TempSiblings.directory(runDir, DELETING_PREFIX + checkpoint.getFileName() + "-");
     Files.delete(aside);
     Files.move(checkpoint, aside, StandardCopyOption.ATOMIC_MOVE);
     return aside;

@@ -1,5 +1,6 @@
 package io.github.lora4j.core.train;
 
+import io.github.lora4j.tensor.TempSiblings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -55,7 +56,7 @@ final class HtmlReport {
       throws IOException {
     Files.createDirectories(dir);
     Path file = dir.resolve(FILE_NAME);
-    Path tmp = Files.createTempFile(dir, "." + FILE_NAME + ".", ".tmp");
+    Path tmp = TempSiblings.file(dir, "." + FILE_NAME + ".", ".tmp");
     try {
       Files.writeString(tmp, render(runName, steps, settings, best), StandardCharsets.UTF_8);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

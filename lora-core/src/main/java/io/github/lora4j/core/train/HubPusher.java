@@ -1,5 +1,6 @@
 package io.github.lora4j.core.train;
 
+import io.github.lora4j.tensor.TempSiblings;
 import io.github.lora4j.core.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
@@ -180,7 +181,7 @@ final class HubPusher {
   }
 
   private Path stage(String label, List<HubUploader.RepoFile> files, String modelCard) throws IOException {
-    Path dir = Files.createTempDirectory(runDir, STAGING_PREFIX + label + "-");
+    Path dir = TempSiblings.directory(runDir, STAGING_PREFIX + label + "-");
     try {
       for (HubUploader.RepoFile f : files) {
         Path target = dir.resolve(f.path());

@@ -1,5 +1,6 @@
 package io.github.lora4j.core.train;
 
+import io.github.lora4j.tensor.TempSiblings;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
@@ -115,7 +116,7 @@ final class JsonlMetricsSink implements MetricsSink {
     }
     LOG.info("{}: resuming at step {}, dropped {} line(s) of later steps and {} unreadable line(s)",
         file, step, dropped, torn);
-    Path tmp = Files.createTempFile(file.getParent(), "." + FILE_NAME + ".", ".tmp");
+    Path tmp = TempSiblings.file(file.getParent(), "." + FILE_NAME + ".", ".tmp");
     try {
       Files.write(tmp, kept, StandardCharsets.UTF_8);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -1,5 +1,6 @@
 package io.github.lora4j.core.train;
 
+import io.github.lora4j.tensor.TempSiblings;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -211,7 +212,7 @@ public record TrainerState(
   /** Writes {@code dir/trainer_state.json} through a temporary file renamed into place. */
   public void write(Path dir) throws IOException {
     Path file = dir.resolve(FILE_NAME);
-    Path tmp = Files.createTempFile(dir, "." + FILE_NAME + ".", ".tmp");
+    Path tmp = TempSiblings.file(dir, "." + FILE_NAME + ".", ".tmp");
     try {
       Files.writeString(tmp, toJson(), StandardCharsets.UTF_8);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -1,5 +1,6 @@
 package io.github.lora4j.tensor.safetensors;
 
+import io.github.lora4j.tensor.TempSiblings;
 import com.google.gson.stream.JsonWriter;
 import io.github.lora4j.tensor.DType;
 import java.io.IOException;
@@ -186,7 +187,7 @@ public final class SafetensorsWriter {
     List<Pending> ordered = ordered();
     byte[] header = header(ordered);
     Path dir = file.toAbsolutePath().getParent();
-    Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+    Path tmp = TempSiblings.file(dir, "." + file.getFileName() + ".", ".tmp");
     try {
       try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
