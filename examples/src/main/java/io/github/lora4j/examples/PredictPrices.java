@@ -10,7 +10,6 @@ import io.github.lora4j.data.PretrainedTokenizer;
 import io.github.lora4j.data.Split;
 import io.github.lora4j.tensor.Backend;
 import io.github.lora4j.tensor.Backends;
-import io.github.lora4j.tensor.DType;
 import io.github.lora4j.tensor.Device;
 import java.nio.file.Path;
 
@@ -40,7 +39,7 @@ public final class PredictPrices {
     PriceEvaluation test = PriceEvaluation.of(examples, count)
         .orElseThrow(() -> new IllegalArgumentException(args[2] + " is not pricer data: every record needs a '... Price is $' prompt and a price completion"));
     try (Backend backend = Backends.open(Device.auto());
-        LlamaModel model = LlamaModel.load(modelDir, backend, backend.device().kind() == Device.Kind.CUDA ? DType.BF16 : DType.F32);
+        LlamaModel model = LlamaModel.load(modelDir, backend, backend.defaultComputeType());
         LoraAdapter adapter = PeftAdapters.load(Path.of(args[1]), model.config(), backend);
         PretrainedTokenizer tokenizer = PretrainedTokenizer.load(modelDir)) {
       PriceEvaluation.Result result = test.run(new Generator(model, adapter), tokenizer, 16);

@@ -60,6 +60,7 @@ class CudaRuntimeGpuTest {
     assertInstanceOf(CudaBackend.class, backend);
     assertEquals(Device.cuda(0), backend.device());
     assertFalse(backend.describe().isBlank(), "describe() names the GPU");
+    assertEquals(io.github.lora4j.tensor.DType.BF16, backend.defaultComputeType(), "a GPU trains in bf16 unless asked otherwise");
   }
 
   @Example

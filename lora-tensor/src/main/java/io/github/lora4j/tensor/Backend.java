@@ -24,6 +24,14 @@ public interface Backend extends AutoCloseable {
   /** A one-line description: device name, memory, precision. */
   String describe();
 
+  /**
+   * The dtype for frozen weights and activations when the caller names none: F32 here (the CPU
+   * computes in fp32 anyway); a GPU backend answers BF16, which its tensor cores run at full speed.
+   */
+  default DType defaultComputeType() {
+    return DType.F32;
+  }
+
   /** Opens a {@link Scope} that releases every tensor this thread creates until it closes. */
   default Scope scope() {
     return Scope.open();

@@ -16,6 +16,7 @@ import io.github.lora4j.data.PricerData;
 import io.github.lora4j.data.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.Set;
 
@@ -64,16 +65,16 @@ public final class PriceEvaluation {
    * example a prompt-completion whose prompt ends with "{@value PricerData#PRICE_PREFIX}" and whose
    * completion is a price; empty otherwise (and for no examples).
    */
-  public static java.util.Optional<PriceEvaluation> of(List<? extends Example> examples, int limit) {
+  public static Optional<PriceEvaluation> of(List<? extends Example> examples, int limit) {
     List<String> prompts = new ArrayList<>();
     List<Double> truths = new ArrayList<>();
     for (Example e : examples) {
       if (!(e instanceof Example.PromptCompletion pc) || !pc.prompt().endsWith(PricerData.PRICE_PREFIX)) {
-        return java.util.Optional.empty();
+        return Optional.empty();
       }
       OptionalDouble price = PricerData.parsePrice(pc.completion());
       if (price.isEmpty()) {
-        return java.util.Optional.empty();
+        return Optional.empty();
       }
       if (prompts.size() < limit) {
         prompts.add(pc.prompt());
@@ -81,9 +82,9 @@ public final class PriceEvaluation {
       }
     }
     if (prompts.isEmpty()) {
-      return java.util.Optional.empty();
+      return Optional.empty();
     }
-    return java.util.Optional.of(new PriceEvaluation(prompts, truths.stream().mapToDouble(Double::doubleValue).toArray()));
+    return Optional.of(new PriceEvaluation(prompts, truths.stream().mapToDouble(Double::doubleValue).toArray()));
   }
 
   public int size() {
@@ -91,14 +92,14 @@ public final class PriceEvaluation {
   }
 
   /**
-   * Loads the model in {@code modelDir} (weights in {@code dtype}; empty: bf16 on a GPU, fp32 on the
-   * CPU, as the Trainer) and its tokenizer on {@code device}, with the PEFT adapter in {@code
+   * Loads the model in {@code modelDir} (weights in {@code dtype}; empty: the backend's {@link
+   * Backend#defaultComputeType}, as the Trainer) and its tokenizer on {@code device}, with the PEFT adapter in {@code
    * adapterDir} when that is not null, and runs {@link #run(Generator, Tokenizer, int)}: the before
    * (no adapter) and after of a fine-tune.
    */
-  public Result run(Path modelDir, Path adapterDir, Device device, java.util.Optional<DType> dtype, int batchSize) throws IOException {
+  public Result run(Path modelDir, Path adapterDir, Device device, Optional<DType> dtype, int batchSize) throws IOException {
     try (Backend backend = Backends.open(device);
-        LlamaModel model = LlamaModel.load(modelDir, backend, dtype.orElse(backend.device().kind() == Device.Kind.CUDA ? DType.BF16 : DType.F32));
+        LlamaModel model = LlamaModel.load(modelDir, backend, dtype.orElse(backend.defaultComputeType()));
         LoraAdapter adapter = adapterDir == null ? null : PeftAdapters.load(adapterDir, model.config(), backend);
         PretrainedTokenizer tokenizer = PretrainedTokenizer.load(modelDir)) {
       return run(new Generator(model, adapter), tokenizer, batchSize);

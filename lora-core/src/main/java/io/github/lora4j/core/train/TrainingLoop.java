@@ -28,7 +28,6 @@ import io.github.lora4j.sched.Schedules;
 import io.github.lora4j.tensor.Backend;
 import io.github.lora4j.tensor.Backends;
 import io.github.lora4j.tensor.DType;
-import io.github.lora4j.tensor.Device;
 import io.github.lora4j.tensor.Shape;
 import io.github.lora4j.tensor.Tensor;
 import java.io.IOException;
@@ -68,7 +67,7 @@ public final class TrainingLoop {
 
   private TrainingResult run() throws IOException {
     try (Backend backend = Backends.open(c.device())) {
-      DType dtype = c.computeType().orElse(backend.device().kind() == Device.Kind.CUDA ? DType.BF16 : DType.F32);
+      DType dtype = c.computeType().orElse(backend.defaultComputeType());
       LOG.info("training on {} in {}", backend.describe(), dtype);
       SftDataset train;
       Optional<SftDataset> eval;

@@ -68,6 +68,7 @@ class CpuBackendTest extends ElementwiseContract {
     assertTrue(new CpuBackendProvider().unavailableReason().isEmpty());
     try (Backend cpu = Backends.open(Device.cpu()); Backend auto = Backends.open(Device.auto())) {
       assertEquals(Device.cpu(), cpu.device());
+      assertEquals(DType.F32, cpu.defaultComputeType(), "the CPU computes in fp32");
       assertEquals(Device.cpu(), auto.device());
       assertInstanceOf(CpuBackend.class, auto);
       assertTrue(cpu.describe().contains("fp32"), cpu.describe());
